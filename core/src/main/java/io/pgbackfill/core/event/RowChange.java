@@ -1,0 +1,67 @@
+package io.pgbackfill.core.event;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One change of one target row, as the transformer writes it to the rows topic (keyed by the target key).
+ * This is the contract between transformer and sink.
+ *
+ * @param op        u (upsert), d (delete), t (truncate, sent to every partition), w (watermark, every partition)
+ * @param lsn       source LSN of the change: the sink keeps it per row and never lets an older one win
+ * @param key       target key columns, as SQL text
+ * @param values    target columns (key included) as SQL text literals, null = SQL NULL; for u only
+ * @param unchanged target columns to leave as they are in the target (they came from unchanged TOAST values)
+ * @param snapshotDone on a watermark: whether the source snapshot of this table had finished
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record RowChange(
+        String op,
+        long lsn,
+        Map<String, String> key,
+        Map<String, String> values,
+        Set<String> unchanged,
+        Boolean snapshotDone) {
+
+    public static final String UPSERT = "u";
+    public static final String DELETE = "d";
+    public static final String TRUNCATE = "t";
+    public static final String WATERMARK = "w";
+
+    public static RowChange upsert(long lsn, Map<String, String> key, Map<String, String> values, Set<String> unchanged) {
+        return new RowChange(UPSERT, lsn, key, values, unchanged == null || unchanged.isEmpty() ? null : unchanged, null);
+    }
+
+    public static RowChange delete(long lsn, Map<String, String> key) {
+        return new RowChange(DELETE, lsn, key, null, null, null);
+    }
+
+    public static RowChange watermark(long lsn, boolean snapshotDone) {
+        return new RowChange(WATERMARK, lsn, null, null, null, snapshotDone);
+    }
+
+    public static RowChange truncate(long lsn) {
+        return new RowChange(TRUNCATE, lsn, null, null, null, null);
+    }
+
+    public boolean isUpsert() {
+        return UPSERT.equals(op);
+    }
+
+    public boolean isDelete() {
+        return DELETE.equals(op);
+    }
+
+    public boolean isWatermark() {
+        return WATERMARK.equals(op);
+    }
+
+    public boolean isTruncate() {
+        return TRUNCATE.equals(op);
+    }
+
+    public Set<String> unchangedOrEmpty() {
+        return unchanged == null ? Set.of() : unchanged;
+    }
+}

@@ -1,0 +1,94 @@
+package io.pgbackfill.core.spec;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A migration, as written in one YAML file. Everything the producer, transformer, sink and the
+ * operator commands need is derived from it; names of slots, publications, topics and consumer
+ * groups come from {@link #name}, so two pipelines never share state by accident.
+ *
+ * <pre>
+ * name: users-split                  # required; [a-z0-9_-], used in slot/topic/group names
+ * source:   {jdbcUrl, user, passwordEnv | passwordFile}
+ * target:   same keys; omitted = the source database
+ * kafka:    {bootstrapServers, topicPrefix (default pgbackfill.NAME), partitions (default 4)}
+ * snapshot: {chunkSize (default 10000)}
+ * sink:     {batchSize (default 5000), lingerMs (default 50), copyThreshold (default 1000), truncate: refuse|apply}
+ * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper}]
+ * cutover:  {renameTo, lockTimeoutMs, switchCommand}
+ * </pre>
+ */
+public record PipelineSpec(
+        @JsonProperty(required = true) SpecText name,
+        @JsonProperty(required = true) ConnectionSpec source,
+        ConnectionSpec target,
+        KafkaSpec kafka,
+        SnapshotSpec snapshot,
+        SinkSpec sink,
+        @JsonProperty(required = true) List<TableSpec> tables,
+        CutoverSpec cutover) {
+
+    public PipelineSpec {
+        kafka = kafka == null ? KafkaSpec.DEFAULT : kafka;
+        snapshot = snapshot == null ? SnapshotSpec.DEFAULT : snapshot;
+        sink = sink == null ? SinkSpec.DEFAULT : sink;
+        cutover = cutover == null ? CutoverSpec.DEFAULT : cutover;
+        tables = tables == null ? List.of() : List.copyOf(tables);
+    }
+
+    /** The target connection; a spec without one migrates inside the source database. */
+    public ConnectionSpec targetOrSource() {
+        return target == null ? source : target;
+    }
+
+    public boolean sameDatabase() {
+        return target == null || Objects.equals(target.jdbcUrl(), source.jdbcUrl());
+    }
+
+    public String pipelineName() {
+        return name.text();
+    }
+
+    /** Underscored name, valid in slot and publication names. */
+    public String slotName() {
+        return "pgbackfill_" + pipelineName().replace('-', '_');
+    }
+
+    public String topicPrefix() {
+        return kafka.topicPrefix() != null ? kafka.topicPrefix() : "pgbackfill." + pipelineName();
+    }
+
+    public String rawTopic(TableSpec t) {
+        return topicPrefix() + ".raw." + t.sourceName().id();
+    }
+
+    public String rowsTopic(TableSpec t) {
+        return topicPrefix() + ".rows." + t.targetName().id();
+    }
+
+    public String dlqTopic(TableSpec t) {
+        return topicPrefix() + ".dlq." + t.targetName().id();
+    }
+
+    public String transformerApplicationId() {
+        return "pgbackfill-" + pipelineName() + "-transformer";
+    }
+
+    public String sinkGroupId() {
+        return "pgbackfill-" + pipelineName() + "-sink";
+    }
+
+    public PipelineSpec withKafka(KafkaSpec k) {
+        return new PipelineSpec(name, source, target, k, snapshot, sink, tables, cutover);
+    }
+
+    public PipelineSpec withConnections(ConnectionSpec s, ConnectionSpec t) {
+        return new PipelineSpec(name, s, t, kafka, snapshot, sink, tables, cutover);
+    }
+
+    public PipelineSpec withSink(SinkSpec s) {
+        return new PipelineSpec(name, source, target, kafka, snapshot, s, tables, cutover);
+    }
+}

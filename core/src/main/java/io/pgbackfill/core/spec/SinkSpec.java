@@ -1,0 +1,28 @@
+package io.pgbackfill.core.spec;
+
+/**
+ * Sink settings. {@code batchSize}: rows per database transaction (bounded, so VACUUM and other
+ * writers are never held up long). {@code lingerMs}: how long a partial batch may wait.
+ * {@code copyThreshold}: batches at least this large go through COPY + merge instead of the
+ * array upsert. {@code truncate}: what a source TRUNCATE does to the target (refuse or apply).
+ */
+public record SinkSpec(Integer batchSize, Integer lingerMs, Integer copyThreshold, String truncate) {
+    public static final SinkSpec DEFAULT = new SinkSpec(null, null, null, null);
+
+    public SinkSpec {
+        batchSize = batchSize == null ? 5000 : batchSize;
+        lingerMs = lingerMs == null ? 50 : lingerMs;
+        copyThreshold = copyThreshold == null ? 1000 : copyThreshold;
+        truncate = truncate == null ? "refuse" : truncate;
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("sink.batchSize must be at least 1");
+        }
+        if (!truncate.equals("refuse") && !truncate.equals("apply")) {
+            throw new IllegalArgumentException("sink.truncate must be 'refuse' or 'apply'");
+        }
+    }
+
+    public boolean applyTruncate() {
+        return truncate.equals("apply");
+    }
+}

@@ -1,0 +1,158 @@
+package io.pgbackfill.core.spec;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.pgbackfill.core.sql.SqlIdentifier;
+import io.pgbackfill.core.sql.TableName;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a spec file and checks everything that can be checked without a database: YAML syntax,
+ * unknown or missing keys, names and identifiers. Expressions are compiled later, against the
+ * catalog, by {@link io.pgbackfill.core.transform.MigrationPlan}. Every error carries file:line:column.
+ */
+public final class SpecLoader {
+    private static final Pattern PIPELINE_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,39}");
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES);
+
+    private SpecLoader() {
+    }
+
+    public static PipelineSpec load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new SpecException(file.toString(), 0, 0, "cannot read spec file: " + e.getClass().getSimpleName());
+        }
+        return parse(text, file.toString());
+    }
+
+    public static PipelineSpec parse(String yaml, String fileName) {
+        PipelineSpec spec;
+        try {
+            spec = YAML.readValue(yaml, PipelineSpec.class);
+        } catch (JsonProcessingException e) {
+            throw new SpecException(fileName, line(e.getLocation()), column(e.getLocation()), describe(e));
+        }
+        if (spec == null) {
+            throw new SpecException(fileName, 1, 1, "the spec file is empty");
+        }
+        validate(spec, fileName);
+        return spec;
+    }
+
+    private static void validate(PipelineSpec spec, String file) {
+        List<SpecException.Problem> problems = new ArrayList<>();
+        if (!PIPELINE_NAME.matcher(spec.name().text()).matches()) {
+            problems.add(at(file, spec.name(), "name '" + spec.name().text() + "' must be 1-40 characters of a-z, 0-9, '_' or '-', starting with a letter or digit"));
+        }
+        if (spec.tables().isEmpty()) {
+            problems.add(new SpecException.Problem(file, 0, 0, "tables: at least one table is required"));
+        }
+        java.util.Set<String> targets = new java.util.HashSet<>();
+        for (TableSpec t : spec.tables()) {
+            table(problems, file, t.source());
+            table(problems, file, t.target());
+            try {
+                if (!targets.add(t.targetName().id())) {
+                    problems.add(at(file, t.target(), "target table " + t.target().text() + " appears twice"));
+                }
+            } catch (IllegalArgumentException ignored) {
+                // reported above
+            }
+            for (SpecText k : t.key()) {
+                ident(problems, file, k, "key column");
+            }
+            for (var c : t.columns().entrySet()) {
+                try {
+                    SqlIdentifier.of(c.getKey());
+                } catch (IllegalArgumentException e) {
+                    problems.add(at(file, c.getValue(), "target column: " + e.getMessage()));
+                }
+                if (c.getValue() == null || c.getValue().text() == null || c.getValue().text().isBlank()) {
+                    problems.add(new SpecException.Problem(file, 0, 0, "column " + c.getKey() + " has an empty expression"));
+                }
+            }
+            if (t.columns().isEmpty() && t.mapper() == null) {
+                problems.add(at(file, t.target(), "table " + t.target().text() + ": give 'columns' or a 'mapper'"));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new SpecException(problems);
+        }
+    }
+
+    private static void table(List<SpecException.Problem> problems, String file, SpecText name) {
+        try {
+            TableName.parse(name.text());
+        } catch (IllegalArgumentException e) {
+            problems.add(at(file, name, "table: " + e.getMessage()));
+        }
+    }
+
+    private static void ident(List<SpecException.Problem> problems, String file, SpecText name, String what) {
+        try {
+            SqlIdentifier.of(name.text());
+        } catch (IllegalArgumentException e) {
+            problems.add(at(file, name, what + ": " + e.getMessage()));
+        }
+    }
+
+    static SpecException.Problem at(String file, SpecText where, String message) {
+        return new SpecException.Problem(file, where.line(), where.column(), message);
+    }
+
+    private static String describe(JsonProcessingException e) {
+        if (e instanceof UnrecognizedPropertyException u) {
+            return "unknown key '" + u.getPropertyName() + "' in " + path(u) + " (known keys: " + u.getKnownPropertyIds() + ")";
+        }
+        if (e instanceof ValueInstantiationException v && v.getCause() != null) {
+            return v.getCause().getMessage();
+        }
+        if (e instanceof JsonMappingException m) {
+            String msg = m.getOriginalMessage();
+            if (msg.startsWith("Missing required creator property")) {
+                int a = msg.indexOf('\'');
+                int b = msg.indexOf('\'', a + 1);
+                String key = a >= 0 && b > a ? msg.substring(a + 1, b) : "?";
+                return "missing required key '" + key + "' in " + path(m);
+            }
+            return msg.replaceAll("\\(class io\\.pgbackfill[^)]*\\)", "").replaceAll("\\s+at \\[Source.*", "").trim() + " in " + path(m);
+        }
+        return "YAML syntax error: " + e.getOriginalMessage();
+    }
+
+    private static String path(JsonMappingException m) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference r : m.getPath()) {
+            if (r.getFieldName() != null) {
+                sb.append(sb.length() == 0 ? "" : ".").append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                sb.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return sb.length() == 0 ? "the top level" : "'" + sb + "'";
+    }
+
+    private static int line(JsonLocation l) {
+        return l == null ? 0 : l.getLineNr();
+    }
+
+    private static int column(JsonLocation l) {
+        return l == null ? 0 : l.getColumnNr();
+    }
+}

@@ -1,0 +1,198 @@
+package io.pgbackfill.core.transform;
+
+import dev.cel.runtime.CelEvaluationException;
+import dev.cel.runtime.CelRuntime;
+import dev.cel.runtime.CelVariableResolver;
+import io.pgbackfill.core.catalog.Column;
+import io.pgbackfill.core.event.ChangeEvent;
+import io.pgbackfill.core.event.RowChange;
+import io.pgbackfill.core.sql.TableName;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The compiled mapping of one source table into its target table. This one class is what the
+ * transformer, {@code verify} and {@code rehearse} all run, so what is verified is what was written.
+ * Thread-safe and allocation-light: programs are compiled once, rows are read through a resolver.
+ */
+public final class TableTransform {
+
+    /** One target column: its catalog entry, compiled expression and the source columns it reads. */
+    public record TargetColumn(Column column, String expression, CelRuntime.Program program, Set<String> reads, boolean key) {
+        public String name() {
+            return column.name();
+        }
+    }
+
+    /** A mapped row: SQL text per target column, the columns to leave unchanged, or excluded by the filter. */
+    public record Mapped(Map<String, String> values, Set<String> unchanged, boolean included) {
+    }
+
+    private final TableName source;
+    private final TableName target;
+    private final List<TargetColumn> columns;
+    private final List<TargetColumn> keyColumns;
+    private final CelRuntime.Program filter;
+    private final Set<String> filterReads;
+    private final RowMapper mapper;
+    private final Map<String, Column> targetColumns;
+
+    TableTransform(TableName source, TableName target, List<TargetColumn> columns, CelRuntime.Program filter, Set<String> filterReads,
+                   RowMapper mapper, Map<String, Column> targetColumns) {
+        this.source = source;
+        this.target = target;
+        this.columns = List.copyOf(columns);
+        this.keyColumns = columns.stream().filter(TargetColumn::key).toList();
+        this.filter = filter;
+        this.filterReads = filterReads;
+        this.mapper = mapper;
+        this.targetColumns = targetColumns;
+    }
+
+    public TableName source() {
+        return source;
+    }
+
+    public TableName target() {
+        return target;
+    }
+
+    public List<TargetColumn> columns() {
+        return columns;
+    }
+
+    public List<String> keyColumnNames() {
+        return keyColumns.stream().map(TargetColumn::name).toList();
+    }
+
+    /** Everything the sink writes, in order: the mapped columns. */
+    public List<Column> targetColumns() {
+        return columns.stream().map(TargetColumn::column).toList();
+    }
+
+    /**
+     * The full semantics of one change event: what the target must see. Upserts and deletes are keyed by
+     * the target key; a row the filter excludes is deleted from the target (it may have matched before).
+     */
+    public List<RowChange> apply(ChangeEvent e) throws RowRejected {
+        if (e.isWatermark()) {
+            return List.of(RowChange.watermark(e.lsn(), Boolean.TRUE.equals(e.snapshotDone())));
+        }
+        if (e.isTruncate()) {
+            return List.of(RowChange.truncate(e.lsn()));
+        }
+        if (e.isDelete()) {
+            return List.of(RowChange.delete(e.lsn(), key(e.key())));
+        }
+        Mapped m = map(e.after(), e.unchanged() == null ? Set.of() : e.unchanged());
+        if (!m.included()) {
+            // A new or snapshot row that does not match never reached the target; an update may have.
+            return ChangeEvent.UPDATE.equals(e.op()) ? List.of(RowChange.delete(e.lsn(), key(e.after()))) : List.of();
+        }
+        Map<String, String> key = new LinkedHashMap<>();
+        for (TargetColumn k : keyColumns) {
+            key.put(k.name(), m.values().get(k.name()));
+        }
+        return List.of(RowChange.upsert(e.lsn(), key, m.values(), m.unchanged()));
+    }
+
+    /** Maps one source row (canonical values). Columns that read an unchanged TOAST value are left unchanged. */
+    public Mapped map(Map<String, Object> row, Set<String> unchangedSource) throws RowRejected {
+        CelVariableResolver vars = name -> Optional.of(CelNulls.toCel(row.get(name)));
+        if (filter != null) {
+            for (String r : filterReads) {
+                if (unchangedSource.contains(r)) {
+                    throw new RowRejected(RowRejected.Reason.TOAST_UNAVAILABLE, r,
+                            "the filter reads column " + r + ", whose unchanged TOAST value the source did not send: set REPLICA IDENTITY FULL on " + source);
+                }
+            }
+            Object keep = eval(filter, vars, "filter");
+            if (!(keep instanceof Boolean b)) {
+                throw new RowRejected(RowRejected.Reason.EXPRESSION_ERROR, "filter", "filter returned " + TargetValues.text(keep) + ", not a boolean");
+            }
+            if (!b) {
+                return new Mapped(Map.of(), Set.of(), false);
+            }
+        }
+        Map<String, Object> computed = new LinkedHashMap<>();
+        Set<String> unchanged = null;
+        for (TargetColumn c : columns) {
+            if (c.program() == null) {
+                continue;
+            }
+            if (!unchangedSource.isEmpty() && !Collections.disjoint(c.reads(), unchangedSource)) {
+                if (c.key()) {
+                    throw new RowRejected(RowRejected.Reason.TOAST_UNAVAILABLE, c.name(), "key column " + c.name() + " reads an unchanged TOAST value");
+                }
+                unchanged = unchanged == null ? new HashSet<>() : unchanged;
+                unchanged.add(c.name());
+                continue;
+            }
+            computed.put(c.name(), eval(c.program(), vars, c.name()));
+        }
+        if (mapper != null) {
+            Map<String, Object> out;
+            try {
+                out = mapper.map(Collections.unmodifiableMap(row), Collections.unmodifiableMap(computed));
+            } catch (Exception ex) {
+                throw new RowRejected(RowRejected.Reason.MAPPER_ERROR, null, mapper.getClass().getSimpleName() + ": " + ex.getMessage());
+            }
+            if (out == null) {
+                return new Mapped(Map.of(), Set.of(), false);
+            }
+            computed.putAll(out);
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        for (TargetColumn c : columns) {
+            if (unchanged != null && unchanged.contains(c.name())) {
+                values.put(c.name(), null);
+                continue;
+            }
+            values.put(c.name(), TargetValues.convert(computed.get(c.name()), c.column()));
+        }
+        return new Mapped(values, unchanged == null ? Set.of() : unchanged, true);
+    }
+
+    /** The target key of a row from its source key columns (all a delete event carries). */
+    public Map<String, String> key(Map<String, Object> sourceKey) throws RowRejected {
+        CelVariableResolver vars = name -> Optional.of(CelNulls.toCel(sourceKey.get(name)));
+        Map<String, String> key = new LinkedHashMap<>();
+        for (TargetColumn k : keyColumns) {
+            key.put(k.name(), TargetValues.convert(eval(k.program(), vars, k.name()), k.column()));
+        }
+        return key;
+    }
+
+    private static Object eval(CelRuntime.Program p, CelVariableResolver vars, String what) throws RowRejected {
+        try {
+            return p.eval(vars);
+        } catch (CelEvaluationException e) {
+            Throwable c = e;
+            while (c != null) {
+                if (c instanceof CelFunctions.CastFailure) {
+                    throw new RowRejected(RowRejected.Reason.CAST_FAILURE, what, what + ": " + c.getMessage());
+                }
+                c = c.getCause();
+            }
+            throw new RowRejected(RowRejected.Reason.EXPRESSION_ERROR, what, what + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            throw new RowRejected(RowRejected.Reason.EXPRESSION_ERROR, what, what + ": " + e);
+        }
+    }
+
+    public Map<String, Column> targetCatalog() {
+        return targetColumns;
+    }
+
+    static List<String> names(List<TargetColumn> cs) {
+        List<String> out = new ArrayList<>();
+        cs.forEach(c -> out.add(c.name()));
+        return out;
+    }
+}

@@ -1,0 +1,145 @@
+package io.pgbackfill.core.transform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgbackfill.core.catalog.Column;
+import io.pgbackfill.core.catalog.ColumnType;
+import io.pgbackfill.core.catalog.TableSchema;
+import io.pgbackfill.core.event.ChangeEvent;
+import io.pgbackfill.core.event.RowChange;
+import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.spec.SpecException;
+import io.pgbackfill.core.spec.SpecLoader;
+import io.pgbackfill.core.sql.TableName;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class TableTransformTest {
+
+    static TableSchema schema(String table, List<String> pk, String... colTypes) {
+        Map<String, Column> cols = new LinkedHashMap<>();
+        for (String ct : colTypes) {
+            String[] p = ct.split(":", 2);
+            boolean notNull = p[1].endsWith("!");
+            String type = notNull ? p[1].substring(0, p[1].length() - 1) : p[1];
+            cols.put(p[0], new Column(p[0], ColumnType.parse(type), notNull));
+        }
+        return new TableSchema(TableName.parse(table), cols, pk, "d", 0);
+    }
+
+    static final TableSchema USERS = schema("public.users", List.of("id"), "id:bigint!", "name:text", "email:text", "created_at:timestamp with time zone", "bio:text", "amount:text", "payload:jsonb");
+    static final TableSchema USERS_V2 = schema("public.users_v2", List.of("id"), "id:bigint!", "first_name:text", "last_name:text", "email:text",
+            "created_at:timestamp with time zone", "bio:text", "amount:numeric(8,2)", "code:character varying(5)", "currency:text!", "city:text");
+
+    static MigrationPlan plan(String yaml) {
+        PipelineSpec spec = SpecLoader.parse(yaml, "spec.yaml");
+        return MigrationPlan.compile(spec, "spec.yaml", Map.of("public.users", USERS), Map.of("public.users_v2", USERS_V2), true);
+    }
+
+    static final String HEAD = "name: t\nsource:\n  jdbcUrl: jdbc:postgresql://h/db\ntables:\n  - source: public.users\n    target: public.users_v2\n";
+
+    static final String DEMO = HEAD + """
+                columns:
+                  id: id
+                  first_name: before(name, ' ')
+                  last_name: after(name, ' ')
+                  email: lower(email)
+                  created_at: created_at
+                  currency: "'BRL'"
+            """;
+
+    static Map<String, Object> row(Object... kv) {
+        Map<String, Object> m = new HashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    @Test
+    void splitsNamesLikeTheDemoSays() throws Exception {
+        TableTransform t = plan(DEMO).tables().get(0);
+        assertThat(t.map(row("id", 1L, "name", "Ana Maria Souza", "email", "Ana@X.COM"), Set.of()).values())
+                .containsEntry("first_name", "Ana").containsEntry("last_name", "Maria Souza").containsEntry("email", "ana@x.com").containsEntry("id", "1");
+        assertThat(t.map(row("id", 2L, "name", "Zoë"), Set.of()).values()).containsEntry("first_name", "Zoë").containsEntry("last_name", null);
+        assertThat(t.map(row("id", 3L, "name", null, "email", null), Set.of()).values()).containsEntry("first_name", null).containsEntry("email", null);
+        assertThat(t.map(row("id", 4L, "name", "李 小龍 🐉"), Set.of()).values()).containsEntry("first_name", "李").containsEntry("last_name", "小龍 🐉");
+    }
+
+    @Test
+    void coalesceFillsDefaultsAndCastsRejectBadValues() throws Exception {
+        TableTransform t = plan(HEAD + """
+                    columns:
+                      id: id
+                      currency: coalesce(name, 'BRL')
+                      amount: to_numeric(amount, 2)
+                """).tables().get(0);
+        assertThat(t.map(row("id", 1L, "amount", "12.345"), Set.of()).values()).containsEntry("currency", "BRL").containsEntry("amount", "12.35");
+        assertThatThrownBy(() -> t.map(row("id", 1L, "amount", "abc"), Set.of()))
+                .isInstanceOfSatisfying(RowRejected.class, r -> assertThat(r.reason()).isEqualTo(RowRejected.Reason.CAST_FAILURE));
+        assertThatThrownBy(() -> t.map(row("id", 1L, "amount", "123456789"), Set.of()))
+                .isInstanceOfSatisfying(RowRejected.class, r -> assertThat(r.reason()).isEqualTo(RowRejected.Reason.NUMERIC_OVERFLOW));
+    }
+
+    @Test
+    void rejectsNullIntoNotNullAndTooLongValues() {
+        TableTransform t = plan(HEAD + """
+                    columns:
+                      id: id
+                      currency: name
+                      code: email
+                """).tables().get(0);
+        assertThatThrownBy(() -> t.map(row("id", 1L, "name", null, "email", "x"), Set.of()))
+                .isInstanceOfSatisfying(RowRejected.class, r -> assertThat(r.reason()).isEqualTo(RowRejected.Reason.NOT_NULL));
+        assertThatThrownBy(() -> t.map(row("id", 1L, "name", "n", "email", "toolong"), Set.of()))
+                .isInstanceOfSatisfying(RowRejected.class, r -> assertThat(r.reason()).isEqualTo(RowRejected.Reason.VALUE_TOO_LONG));
+    }
+
+    @Test
+    void unchangedToastColumnsAreLeftAloneNotWritten() throws Exception {
+        TableTransform t = plan(DEMO.replace("      currency: \"'BRL'\"\n", "      currency: \"'BRL'\"\n      bio: upper(bio)\n")).tables().get(0);
+        ChangeEvent e = new ChangeEvent("u", "public.users", 100, 0, false, row("id", 7L), row("id", 7L, "name", "A B"), Set.of("bio"), null);
+        RowChange rc = t.apply(e).get(0);
+        assertThat(rc.unchanged()).containsExactly("bio");
+        assertThat(rc.values()).containsEntry("first_name", "A");
+    }
+
+    @Test
+    void filterDeletesRowsThatStopMatchingAndDeletesUseTheKeyOnly() throws Exception {
+        TableTransform t = plan(DEMO + "    filter: email != null && email.endsWith('.com')\n").tables().get(0);
+        ChangeEvent upd = new ChangeEvent("u", "public.users", 5, 0, false, row("id", 9L), row("id", 9L, "email", "a@b.org"), null, null);
+        assertThat(t.apply(upd)).containsExactly(RowChange.delete(5, Map.of("id", "9")));
+        ChangeEvent read = new ChangeEvent("r", "public.users", 5, 0, true, row("id", 9L), row("id", 9L, "email", "a@b.org"), null, null);
+        assertThat(t.apply(read)).isEmpty();
+        ChangeEvent del = new ChangeEvent("d", "public.users", 6, 0, false, row("id", 9L), null, null, null);
+        assertThat(t.apply(del)).containsExactly(RowChange.delete(6, Map.of("id", "9")));
+    }
+
+    @Test
+    void unknownColumnFailsAtStartWithLineAndColumn() {
+        assertThatThrownBy(() -> plan(HEAD + """
+                    columns:
+                      id: id
+                      first_name: before(nmae, ' ')
+                      currency: "'BRL'"
+                """)).isInstanceOfSatisfying(SpecException.class, e -> {
+            assertThat(e.problems()).hasSize(1);
+            assertThat(e.problems().get(0).line()).isEqualTo(9);
+            assertThat(e.problems().get(0).column()).isEqualTo(26);
+            assertThat(e.getMessage()).contains("spec.yaml:9:26").contains("unknown column or function 'nmae'");
+        });
+    }
+
+    @Test
+    void expressionsCannotReachJavaFilesOrTheNetwork() {
+        for (String evil : List.of("java.lang.Runtime.getRuntime()", "read_file('/etc/passwd')", "http_get('http://x')", "System.exit(1)")) {
+            assertThatThrownBy(() -> plan(HEAD + "    columns:\n      id: id\n      first_name: " + evil + "\n"))
+                    .as(evil).isInstanceOf(SpecException.class);
+        }
+    }
+}
