@@ -62,6 +62,15 @@ public record ColumnType(String sql, Kind kind, int length, int precision, int s
         return new ColumnType(formatType, kind, length, precision, scale);
     }
 
+    /**
+     * The type without its modifier ({@code character varying(5)} → {@code character varying}). Values are
+     * cast to this and assigned to the column, so PostgreSQL's assignment rules check length and precision:
+     * an explicit cast to {@code varchar(5)} would silently truncate instead.
+     */
+    public String baseSql() {
+        return sql.replaceAll("\\(\\d+(\\s*,\\s*\\d+)?\\)", "").replaceAll("\\s+", " ").replace(" [", "[").trim();
+    }
+
     public boolean isInteger() {
         return kind == Kind.INT2 || kind == Kind.INT4 || kind == Kind.INT8;
     }

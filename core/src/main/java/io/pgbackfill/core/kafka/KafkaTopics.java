@@ -1,0 +1,53 @@
+package io.pgbackfill.core.kafka;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/** Creates the pipeline's topics when missing; a topic that exists is left as it is. */
+public final class KafkaTopics {
+    private KafkaTopics() {
+    }
+
+    public static Admin admin(String bootstrapServers) {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "pgbackfill-admin");
+        return Admin.create(p);
+    }
+
+    public static void ensure(String bootstrapServers, Collection<String> topics, int partitions) {
+        try (Admin admin = admin(bootstrapServers)) {
+            ensure(admin, topics, partitions);
+        }
+    }
+
+    public static void ensure(Admin admin, Collection<String> topics, int partitions) {
+        List<NewTopic> wanted = new ArrayList<>();
+        for (String t : topics) {
+            // Replication factor: the broker's default (1 on a single node, 3 on a production cluster).
+            wanted.add(new NewTopic(t, java.util.Optional.of(partitions), java.util.Optional.empty())
+                    .configs(Map.of("compression.type", "producer")));
+        }
+        var result = admin.createTopics(wanted);
+        for (var e : result.values().entrySet()) {
+            try {
+                e.getValue().get();
+            } catch (ExecutionException ex) {
+                if (!(ex.getCause() instanceof TopicExistsException)) {
+                    throw new IllegalStateException("cannot create topic " + e.getKey() + ": " + ex.getCause().getMessage(), ex.getCause());
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(ex);
+            }
+        }
+    }
+}

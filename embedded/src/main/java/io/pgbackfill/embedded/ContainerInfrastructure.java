@@ -1,0 +1,85 @@
+package io.pgbackfill.embedded;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.PostgreSQLContainer;
+import org.testcontainers.kafka.KafkaContainer;
+import org.testcontainers.utility.DockerImageName;
+
+/** The Docker path: Testcontainers' Kafka (apache/kafka, KRaft) and PostgreSQL with wal_level=logical. */
+public final class ContainerInfrastructure implements Infrastructure {
+    static final String KAFKA_IMAGE = "apache/kafka:4.1.0";
+    static final String POSTGRES_IMAGE = "postgres:17.6";
+    private final KafkaContainer kafka;
+    private final PostgreSQLContainer<?> postgres;
+
+    private ContainerInfrastructure(KafkaContainer kafka, PostgreSQLContainer<?> postgres) {
+        this.kafka = kafka;
+        this.postgres = postgres;
+    }
+
+    static boolean dockerAvailable() {
+        try {
+            return DockerClientFactory.instance().isDockerAvailable();
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+
+    public static ContainerInfrastructure start() {
+        KafkaContainer k = new KafkaContainer(DockerImageName.parse(KAFKA_IMAGE));
+        PostgreSQLContainer<?> pg = new PostgreSQLContainer<>(DockerImageName.parse(POSTGRES_IMAGE))
+                .withCommand("postgres", "-c", "wal_level=logical", "-c", "max_wal_senders=20", "-c", "max_replication_slots=20",
+                        "-c", "max_slot_wal_keep_size=4GB", "-c", "fsync=off");
+        k.start();
+        pg.start();
+        return new ContainerInfrastructure(k, pg);
+    }
+
+    @Override
+    public String kafkaBootstrapServers() {
+        return kafka.getBootstrapServers();
+    }
+
+    @Override
+    public String jdbcUrl(String database) throws SQLException {
+        String base = postgres.getJdbcUrl();
+        try (Connection c = DriverManager.getConnection(base, user(), password()); Statement st = c.createStatement()) {
+            var rs = st.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + database.replace("'", "''") + "'");
+            if (!rs.next()) {
+                st.execute("CREATE DATABASE \"" + database.replace("\"", "") + "\"");
+            }
+        }
+        return "jdbc:postgresql://" + postgres.getHost() + ":" + postgres.getMappedPort(5432) + "/" + database;
+    }
+
+    @Override
+    public String user() {
+        return postgres.getUsername();
+    }
+
+    @Override
+    public String password() {
+        return postgres.getPassword();
+    }
+
+    @Override
+    public void restartPostgres() {
+        var docker = DockerClientFactory.instance().client();
+        docker.restartContainerCmd(postgres.getContainerId()).exec();
+    }
+
+    @Override
+    public String kind() {
+        return "testcontainers";
+    }
+
+    @Override
+    public void close() {
+        kafka.stop();
+        postgres.stop();
+    }
+}

@@ -1,0 +1,117 @@
+package io.pgbackfill.producer;
+
+import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.spec.TableSpec;
+import io.pgbackfill.core.sql.SqlIdentifier;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the pipeline owns on the source, created idempotently before Debezium starts:
+ * schema {@code pgbackfill} with a heartbeat table (its updates become watermarks) and this pipeline's
+ * signal table (Debezium's incremental-snapshot signals and window marks), the publication and
+ * the logical replication slot. Creating the slot ourselves, before the snapshot signal is written,
+ * guarantees the signal is in the slot's stream.
+ */
+public final class SourceSetup {
+    public static final String SCHEMA = "pgbackfill";
+    public static final String HEARTBEAT_TABLE = "heartbeat";
+
+    private SourceSetup() {
+    }
+
+    public static String signalTable(PipelineSpec spec) {
+        return spec.slotName() + "_signal";
+    }
+
+    public static String publication(PipelineSpec spec) {
+        return spec.slotName();
+    }
+
+    /** Prepares the source; returns true when the slot was created now (a first start). */
+    public static boolean prepare(Connection c, PipelineSpec spec) throws SQLException {
+        String signal = SqlIdentifier.of(signalTable(spec)).quoted();
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA IF NOT EXISTS " + SCHEMA);
+            st.execute("CREATE TABLE IF NOT EXISTS " + SCHEMA + "." + HEARTBEAT_TABLE
+                    + " (pipeline text PRIMARY KEY, beat_at timestamptz NOT NULL DEFAULT now(), fence bigint NOT NULL DEFAULT 0)");
+            st.execute("CREATE TABLE IF NOT EXISTS " + SCHEMA + "." + signal
+                    + " (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))");
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + SCHEMA + "." + HEARTBEAT_TABLE + " (pipeline) VALUES (?) ON CONFLICT DO NOTHING")) {
+            ps.setString(1, spec.pipelineName());
+            ps.executeUpdate();
+        }
+        List<String> tables = new ArrayList<>();
+        for (TableSpec t : spec.tables()) {
+            tables.add(t.sourceName().quoted());
+        }
+        tables.add(SCHEMA + "." + HEARTBEAT_TABLE);
+        tables.add(SCHEMA + "." + signal);
+        String pub = SqlIdentifier.of(publication(spec)).quoted();
+        if (!exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", publication(spec))) {
+            try (Statement st = c.createStatement()) {
+                st.execute("CREATE PUBLICATION " + pub + " FOR TABLE " + String.join(", ", tables));
+            }
+        }
+        boolean created = false;
+        if (!exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", spec.slotName())) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_create_logical_replication_slot(?, 'pgoutput')")) {
+                ps.setString(1, spec.slotName());
+                ps.execute();
+            }
+            created = true;
+        }
+        return created;
+    }
+
+    /**
+     * Asks Debezium for an incremental (chunked, resumable) snapshot of every table. The signal id is
+     * fixed per pipeline, so asking twice (a crash right after asking) writes nothing the second time.
+     */
+    public static void requestSnapshot(Connection c, PipelineSpec spec) throws SQLException {
+        StringBuilder data = new StringBuilder("{\"data-collections\": [");
+        for (int i = 0; i < spec.tables().size(); i++) {
+            data.append(i == 0 ? "" : ", ").append('"').append(spec.tables().get(i).sourceName().id()).append('"');
+        }
+        data.append("], \"type\": \"incremental\"}");
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + SCHEMA + "." + SqlIdentifier.of(signalTable(spec)).quoted()
+                + " (id, type, data) VALUES (?, 'execute-snapshot', ?) ON CONFLICT (id) DO NOTHING")) {
+            ps.setString(1, "pgbackfill-initial-snapshot");
+            ps.setString(2, data.toString());
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Writes a fence: a heartbeat update whose watermark tells every stage "the source is seen up to
+     * here". Returns the WAL position read just before it; once the sink reports a watermark at or past
+     * that position on every partition, every commit before the fence is in the target.
+     */
+    public static long fence(Connection c, String pipeline) throws SQLException {
+        long lsn;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")) {
+            rs.next();
+            lsn = rs.getLong(1);
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + SCHEMA + "." + HEARTBEAT_TABLE + " SET beat_at = now(), fence = fence + 1 WHERE pipeline = ?")) {
+            ps.setString(1, pipeline);
+            ps.executeUpdate();
+        }
+        return lsn;
+    }
+
+    private static boolean exists(Connection c, String sql, String arg) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, arg);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package io.pgbackfill.producer;
+
+import io.pgbackfill.core.event.CanonicalValues;
+import io.pgbackfill.core.event.ChangeEvent;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
+import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.connect.data.Field;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * Debezium's Connect record to our {@link ChangeEvent}, with values in canonical form. The per-column
+ * conversion is worked out once per Connect schema (cached by identity), not per event: on 2 cores the
+ * snapshot path is CPU-bound and every per-event lookup shows.
+ */
+final class StructConverter {
+    /** Debezium's value for an unchanged TOASTed column on UPDATE without REPLICA IDENTITY FULL. */
+    static final String UNAVAILABLE = "__debezium_unavailable_value";
+    private static final byte[] UNAVAILABLE_BYTES = UNAVAILABLE.getBytes(StandardCharsets.UTF_8);
+
+    private interface ValueReader {
+        Object read(Object v);
+    }
+
+    private record RowReader(Field[] fields, ValueReader[] readers) {
+    }
+
+    private final Map<Schema, RowReader> cache = new IdentityHashMap<>();
+
+    /** Converts a data change record; null for records that are not row changes (heartbeats, schema, etc.). */
+    ChangeEvent convert(SourceRecord r) {
+        if (!(r.value() instanceof Struct value) || value.schema().field("op") == null) {
+            return null;
+        }
+        String op = value.getString("op");
+        Struct source = value.getStruct("source");
+        String table = source.getString("schema") + "." + source.getString("table");
+        Long lsnObj = source.getInt64("lsn");
+        long lsn = lsnObj == null ? 0 : lsnObj;
+        Long ts = source.getInt64("ts_ms");
+        Object snap = source.get("snapshot");
+        boolean snapshot = ChangeEvent.READ.equals(op) || (snap != null && !"false".equals(snap.toString()));
+        if (ChangeEvent.TRUNCATE.equals(op)) {
+            return new ChangeEvent(op, table, lsn, ts == null ? 0 : ts, false, null, null, null, null);
+        }
+        Map<String, Object> key = r.key() instanceof Struct k ? row(k, null) : null;
+        Map<String, Object> after = null;
+        Set<String> unchanged = null;
+        if (!ChangeEvent.DELETE.equals(op)) {
+            Struct a = value.getStruct("after");
+            if (a != null) {
+                Set<String> missing = new HashSet<>(2);
+                after = row(a, missing);
+                unchanged = missing.isEmpty() ? null : missing;
+            }
+        }
+        return new ChangeEvent(op, table, lsn, ts == null ? 0 : ts, snapshot, key, after, unchanged, null);
+    }
+
+    private Map<String, Object> row(Struct s, Set<String> unavailable) {
+        RowReader rr = cache.computeIfAbsent(s.schema(), StructConverter::rowReaderFor);
+        Map<String, Object> out = new LinkedHashMap<>(rr.fields.length * 2);
+        for (int i = 0; i < rr.fields.length; i++) {
+            Field f = rr.fields[i];
+            Object v = s.get(f);
+            if (v != null && unavailable != null && isUnavailable(v)) {
+                unavailable.add(f.name());
+                continue;
+            }
+            out.put(f.name(), v == null ? null : rr.readers[i].read(v));
+        }
+        return out;
+    }
+
+    private static boolean isUnavailable(Object v) {
+        if (v instanceof String s) {
+            return s.length() == UNAVAILABLE.length() && s.equals(UNAVAILABLE);
+        }
+        if (v instanceof ByteBuffer b) {
+            return b.remaining() == UNAVAILABLE_BYTES.length && b.duplicate().equals(ByteBuffer.wrap(UNAVAILABLE_BYTES));
+        }
+        if (v instanceof byte[] b) {
+            return Arrays.equals(b, UNAVAILABLE_BYTES);
+        }
+        if (v instanceof List<?> l) {
+            return l.size() == 1 && UNAVAILABLE.equals(String.valueOf(l.get(0)));
+        }
+        return false;
+    }
+
+    private static RowReader rowReaderFor(Schema schema) {
+        List<Field> fields = schema.fields();
+        ValueReader[] readers = new ValueReader[fields.size()];
+        for (int i = 0; i < readers.length; i++) {
+            readers[i] = valueReaderFor(fields.get(i).schema());
+        }
+        return new RowReader(fields.toArray(new Field[0]), readers);
+    }
+
+    private static ValueReader valueReaderFor(Schema s) {
+        String name = s.name() == null ? "" : s.name();
+        switch (name) {
+            case "io.debezium.time.ZonedTimestamp":
+                return v -> CanonicalValues.timestamptz((String) v);
+            case "io.debezium.time.MicroTimestamp":
+                return v -> CanonicalValues.timestampFromMicros((Long) v);
+            case "io.debezium.time.Timestamp":
+                return v -> CanonicalValues.timestampFromMicros((Long) v * 1000L);
+            case "io.debezium.time.NanoTimestamp":
+                return v -> CanonicalValues.timestampFromMicros((Long) v / 1000L);
+            case "io.debezium.time.Date":
+                return v -> CanonicalValues.date(LocalDate.ofEpochDay((Integer) v));
+            case "io.debezium.time.MicroTime":
+                return v -> CanonicalValues.time(LocalTime.ofNanoOfDay((Long) v * 1000L));
+            case "io.debezium.time.Time":
+                return v -> CanonicalValues.time(LocalTime.ofNanoOfDay((Integer) v * 1_000_000L));
+            default:
+                break;
+        }
+        return switch (s.type()) {
+            case STRING, BOOLEAN, INT64 -> v -> v;
+            case INT8, INT16, INT32 -> v -> ((Number) v).longValue();
+            case FLOAT32 -> v -> CanonicalValues.dbl(((Float) v).doubleValue());
+            case FLOAT64 -> v -> CanonicalValues.dbl((Double) v);
+            case BYTES -> CanonicalValues::normalize;
+            case ARRAY -> {
+                ValueReader elem = valueReaderFor(s.valueSchema());
+                yield v -> {
+                    List<?> l = (List<?>) v;
+                    List<Object> out = new ArrayList<>(l.size());
+                    for (Object o : l) {
+                        out.add(o == null ? null : elem.read(o));
+                    }
+                    return out;
+                };
+            }
+            default -> Object::toString;
+        };
+    }
+}

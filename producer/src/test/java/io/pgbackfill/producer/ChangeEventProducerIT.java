@@ -1,0 +1,101 @@
+package io.pgbackfill.producer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.pgbackfill.core.Secret;
+import io.pgbackfill.core.event.ChangeEvent;
+import io.pgbackfill.core.event.EventCodec;
+import io.pgbackfill.core.spec.ConnectionSpec;
+import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.spec.SpecLoader;
+import io.pgbackfill.embedded.Infrastructure;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class ChangeEventProducerIT {
+    static Infrastructure infra;
+
+    @BeforeAll
+    static void up() throws Exception {
+        infra = Infrastructure.start();
+    }
+
+    @AfterAll
+    static void down() throws Exception {
+        infra.close();
+    }
+
+    @Test
+    void snapshotsThenStreamsWithWatermarksAndToastPlaceholdersRemoved() throws Exception {
+        String url = infra.jdbcUrl("producer_it");
+        try (Connection c = infra.connect("producer_it"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE users (id bigserial primary key, name text, bio text)");
+            st.execute("INSERT INTO users (name, bio) SELECT 'user ' || g, repeat(md5(g::text), 400) FROM generate_series(1, 3000) g");
+        }
+        PipelineSpec spec = SpecLoader.parse("""
+                name: producer-it
+                source: {jdbcUrl: x}
+                kafka: {partitions: 2}
+                snapshot: {chunkSize: 500}
+                tables:
+                  - source: public.users
+                    target: public.users_v2
+                    columns: {id: id}
+                """, "t.yaml");
+        spec = spec.withConnections(ConnectionSpec.of(url, infra.user(), Secret.of(infra.password(), "test")), null)
+                .withKafka(spec.kafka().withBootstrapServers(infra.kafkaBootstrapServers()));
+        Path state = Files.createTempDirectory("producer-it");
+        try (ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(spec, state).withHeartbeatIntervalMs(300))) {
+            p.start();
+            await().atMost(Duration.ofSeconds(90)).until(() -> p.snapshotDone() || p.failure() != null);
+            assertThat(p.failure()).isNull();
+            try (Connection c = infra.connect("producer_it"); Statement st = c.createStatement()) {
+                st.execute("UPDATE users SET name = 'changed' WHERE id = 7");
+                st.execute("DELETE FROM users WHERE id = 8");
+            }
+            Map<String, Integer> ops = new HashMap<>();
+            Map<Long, ChangeEvent> last = new HashMap<>();
+            try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+                consumer.subscribe(List.of(spec.rawTopic(spec.tables().get(0))));
+                await().atMost(Duration.ofSeconds(60)).until(() -> {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                        ChangeEvent e = EventCodec.decodeChange(r.value());
+                        ops.merge(e.op(), 1, Integer::sum);
+                        if (e.key() != null) {
+                            last.put((Long) e.key().get("id"), e);
+                        }
+                    }
+                    return last.containsKey(8L) && last.get(8L).isDelete() && "u".equals(last.get(7L).op());
+                });
+            }
+            assertThat(ops.get("r")).isBetween(3000, 3500);
+            assertThat(ops.get("w")).isPositive();
+            ChangeEvent update = last.get(7L);
+            assertThat(update.after()).containsEntry("name", "changed").doesNotContainKey("bio");
+            assertThat(update.unchanged()).containsExactly("bio");
+            assertThat(update.lsn()).isPositive();
+        }
+    }
+
+    static KafkaConsumer<byte[], byte[]> consumer() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", infra.kafkaBootstrapServers());
+        p.put("group.id", "producer-it-" + System.nanoTime());
+        p.put("auto.offset.reset", "earliest");
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+}

@@ -1,0 +1,341 @@
+package io.pgbackfill.sink;
+
+import io.pgbackfill.core.Redaction;
+import io.pgbackfill.core.catalog.Column;
+import io.pgbackfill.core.catalog.TableSchema;
+import io.pgbackfill.core.event.EventCodec;
+import io.pgbackfill.core.event.RowChange;
+import io.pgbackfill.core.kafka.KafkaTopics;
+import io.pgbackfill.core.spec.ConnectionSpec;
+import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.spec.TableSpec;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sink stage: a consumer group (the pipeline's sink group) reading the rows topics, batching, and
+ * writing each batch with {@link BatchWriter}. Order of a batch's effects: database commit, then
+ * dead letters sent and flushed, then Kafka offsets committed; a crash anywhere in between replays the
+ * batch, which the LSN guard makes harmless. A lost database connection is retried with backoff,
+ * forever, without committing offsets.
+ */
+public final class RowSink implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RowSink.class);
+
+    private final PipelineSpec spec;
+    private final ConnectionSpec target;
+    private final SinkConfig config;
+    private final BatchWriter writer;
+    private final Map<String, TargetTable> tablesByTopic = new HashMap<>();
+    private final Map<String, String> dlqByTopic = new HashMap<>();
+    private final AtomicLong rowsWritten = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicLong deadLetters = new AtomicLong();
+    private final AtomicLong lastBatchMillis = new AtomicLong();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile boolean running;
+    private Thread thread;
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private KafkaProducer<byte[], byte[]> dlq;
+    private Connection connection;
+    private SinkBatch batch = new SinkBatch();
+
+    public RowSink(PipelineSpec spec, SinkConfig config) {
+        this.spec = spec;
+        this.target = spec.targetOrSource();
+        this.config = config;
+        this.writer = new BatchWriter(spec.pipelineName(), config);
+    }
+
+    /** The target tables of a spec, from the target catalog (the sink needs nothing from the source). */
+    public static List<TargetTable> targetTables(PipelineSpec spec, Connection target) throws SQLException {
+        List<TargetTable> out = new ArrayList<>();
+        for (TableSpec t : spec.tables()) {
+            TableSchema schema = TableSchema.read(target, t.targetName())
+                    .orElseThrow(() -> new IllegalStateException("target table " + t.targetName() + " does not exist"));
+            List<Column> cols = new ArrayList<>();
+            for (String c : t.columns().keySet()) {
+                cols.add(schema.column(c).orElseThrow(() -> new IllegalStateException("target table " + t.targetName() + " has no column " + c)));
+            }
+            List<String> key = t.key().isEmpty() ? schema.primaryKey() : t.key().stream().map(k -> k.text()).toList();
+            out.add(new TargetTable(t.targetName(), cols, key));
+        }
+        return out;
+    }
+
+    public void start() throws SQLException {
+        connection = target.open();
+        List<TargetTable> tables = targetTables(spec, connection);
+        BatchWriter.prepare(connection, tables);
+        connection.setAutoCommit(false);
+        List<String> topics = new ArrayList<>();
+        for (int i = 0; i < spec.tables().size(); i++) {
+            TableSpec t = spec.tables().get(i);
+            tablesByTopic.put(spec.rowsTopic(t), tables.get(i));
+            dlqByTopic.put(spec.rowsTopic(t), spec.dlqTopic(t));
+            topics.add(spec.rowsTopic(t));
+        }
+        List<String> all = new ArrayList<>(topics);
+        all.addAll(dlqByTopic.values());
+        KafkaTopics.ensure(spec.kafka().bootstrapServers(), all, spec.kafka().partitions());
+        consumer = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        dlq = new KafkaProducer<>(producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
+        consumer.subscribe(topics, new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                flush(); // hand over nothing half-written: write what we hold and commit it before giving partitions away
+            }
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            }
+        });
+        running = true;
+        thread = new Thread(this::run, "pgbackfill-sink");
+        thread.start();
+    }
+
+    private Properties consumerProperties() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
+        p.put("group.id", spec.sinkGroupId());
+        p.put("client.id", spec.sinkGroupId() + "-" + ProcessHandle.current().pid());
+        p.put("enable.auto.commit", "false");
+        p.put("auto.offset.reset", "earliest");
+        p.put("isolation.level", "read_committed");
+        p.put("max.poll.records", Integer.toString(Math.max(500, config.batchSize())));
+        p.put("max.poll.interval.ms", "600000");
+        p.put("fetch.min.bytes", "65536");
+        p.put("fetch.max.wait.ms", Integer.toString(Math.max(10, config.lingerMs())));
+        return p;
+    }
+
+    private Properties producerProperties() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
+        p.put("client.id", spec.sinkGroupId() + "-dlq");
+        p.put("acks", "all");
+        p.put("enable.idempotence", "true");
+        return p;
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                var records = consumer.poll(Duration.ofMillis(Math.max(5, config.lingerMs() / 2)));
+                long now = System.currentTimeMillis();
+                for (ConsumerRecord<byte[], byte[]> r : records) {
+                    TargetTable table = tablesByTopic.get(r.topic());
+                    RowChange rc;
+                    try {
+                        rc = EventCodec.decodeRow(r.value());
+                    } catch (IllegalArgumentException e) {
+                        sendDeadLetter(new SinkBatch.Entry(null, r.key(), r.value(), r.topic(), r.partition(), r.offset()), "malformed row change", e.getMessage());
+                        continue;
+                    }
+                    if (rc.isTruncate()) {
+                        flush();
+                        truncate(table, rc, r);
+                        continue;
+                    }
+                    batch.add(table, new SinkBatch.Entry(rc, r.key(), r.value(), r.topic(), r.partition(), r.offset()), now);
+                    if (batch.size() >= config.batchSize()) {
+                        flush();
+                    }
+                }
+                if (batch.ageMs(System.currentTimeMillis()) >= config.lingerMs()) {
+                    flush();
+                }
+            }
+            flush();
+        } catch (org.apache.kafka.common.errors.WakeupException | InterruptedSinkException e) {
+            // closing
+        } catch (Throwable t) {
+            failure.compareAndSet(null, t);
+            LOG.error("sink stopped: {}", Redaction.redact(t.toString(), target.secret()));
+        }
+    }
+
+    private void truncate(TargetTable table, RowChange rc, ConsumerRecord<byte[], byte[]> r) {
+        if (!config.applyTruncate()) {
+            throw new IllegalStateException("the source table was TRUNCATEd (LSN " + rc.lsn() + ") and sink.truncate is 'refuse': "
+                    + "nothing was deleted from " + table.name() + ". Set sink.truncate: apply to mirror it, or re-run the backfill.");
+        }
+        withRetry(() -> writer.truncate(connection, table, rc.lsn()));
+        commitOffsets(Map.of(new TopicPartition(r.topic(), r.partition()), new org.apache.kafka.clients.consumer.OffsetAndMetadata(r.offset() + 1)));
+    }
+
+    /** Writes the current batch (retrying connection failures), sends its dead letters, commits its offsets. */
+    private void flush() {
+        if (batch.isEmpty()) {
+            return;
+        }
+        SinkBatch current = batch;
+        batch = new SinkBatch();
+        long t0 = System.nanoTime();
+        List<BatchWriter.Rejected> rejected = withRetry(() -> writer.write(connection, current));
+        for (BatchWriter.Rejected r : rejected) {
+            sendDeadLetter(r.entry(), "rejected by the target database (SQLSTATE " + r.sqlState() + ")", r.message());
+        }
+        dlq.flush();
+        commitOffsets(current.offsets());
+        lastBatchMillis.set(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+        rowsWritten.addAndGet(current.size() - rejected.size());
+        batches.incrementAndGet();
+    }
+
+    private void commitOffsets(Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets) {
+        try {
+            consumer.commitSync(offsets);
+        } catch (CommitFailedException e) {
+            // The partitions moved to another instance while we wrote; it replays from the last commit: harmless.
+            LOG.warn("offset commit refused after a rebalance; the new owner replays the batch (idempotent)");
+        }
+    }
+
+    interface SqlWork<T> {
+        T run() throws SQLException;
+    }
+
+    interface SqlAction {
+        void run() throws SQLException;
+    }
+
+    private void withRetry(SqlAction a) {
+        withRetry(() -> {
+            a.run();
+            return null;
+        });
+    }
+
+    private <T> T withRetry(SqlWork<T> work) {
+        long backoff = config.retryBackoffMs();
+        while (true) {
+            try {
+                if (connection == null || connection.isClosed()) {
+                    connection = target.open();
+                    connection.setAutoCommit(false);
+                }
+                return work.run();
+            } catch (SQLException e) {
+                if (BatchWriter.isDataError(e)) {
+                    throw new IllegalStateException("target rejected a statement: " + Redaction.redact(e.getMessage(), target.secret()), e);
+                }
+                LOG.warn("target database unavailable ({}), retrying in {} ms; offsets are not committed",
+                        Redaction.redact(e.getMessage(), target.secret()), backoff);
+                closeQuietly();
+                sleep(backoff);
+                backoff = Math.min(30_000, backoff * 2);
+            }
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            if (connection != null) {
+                connection.close();
+            }
+        } catch (SQLException ignored) {
+            // already broken
+        }
+        connection = null;
+    }
+
+    private void sleep(long ms) {
+        long until = System.currentTimeMillis() + ms;
+        while (System.currentTimeMillis() < until) {
+            if (!running) {
+                throw new InterruptedSinkException();
+            }
+            try {
+                Thread.sleep(Math.min(100, ms));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedSinkException();
+            }
+        }
+    }
+
+    private void sendDeadLetter(SinkBatch.Entry e, String reason, String message) {
+        String dlqTopic = dlqByTopic.get(e.topic());
+        RecordHeaders h = new RecordHeaders();
+        h.add("pgbackfill.stage", b("sink"));
+        h.add("pgbackfill.error.reason", b(reason));
+        h.add("pgbackfill.error.class", b("DATABASE_REJECTED"));
+        h.add("pgbackfill.error.message", b(Redaction.redact(message == null ? "" : message, target.secret())));
+        h.add("pgbackfill.source.topic", b(e.topic()));
+        h.add("pgbackfill.source.partition", b(Integer.toString(e.partition())));
+        h.add("pgbackfill.source.offset", b(Long.toString(e.offset())));
+        dlq.send(new ProducerRecord<>(dlqTopic, null, null, e.key(), e.value(), h));
+        deadLetters.incrementAndGet();
+    }
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    public long rowsWritten() {
+        return rowsWritten.get();
+    }
+
+    public long batches() {
+        return batches.get();
+    }
+
+    public long deadLetters() {
+        return deadLetters.get();
+    }
+
+    public long lastBatchMillis() {
+        return lastBatchMillis.get();
+    }
+
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    @Override
+    public void close() throws Exception {
+        running = false;
+        if (thread != null) {
+            thread.join(60_000);
+        }
+        if (consumer != null) {
+            consumer.close(Duration.ofSeconds(10));
+        }
+        if (dlq != null) {
+            dlq.close(Duration.ofSeconds(10));
+        }
+        closeQuietly();
+    }
+
+    /** Thrown out of a backoff sleep when the sink is closing. */
+    static final class InterruptedSinkException extends RuntimeException {
+        InterruptedSinkException() {
+            super(null, null, false, false);
+        }
+    }
+}

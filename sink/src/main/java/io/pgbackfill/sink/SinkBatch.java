@@ -1,0 +1,104 @@
+package io.pgbackfill.sink;
+
+import io.pgbackfill.core.event.RowChange;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Changes read from Kafka, not yet written: per target table, the latest change per key (Debezium's
+ * "reduction buffer": many updates of one row cost one write), the highest watermark per partition,
+ * and the offsets to commit once the batch is in the database.
+ */
+public final class SinkBatch {
+    /** A change and where it came from (for the dead-letter topic). */
+    public record Entry(RowChange change, byte[] key, byte[] value, String topic, int partition, long offset) {
+    }
+
+    /** A partition's watermark: the source is fully applied up to {@code lsn}. */
+    public record Watermark(long lsn, boolean snapshotDone) {
+    }
+
+    private final Map<TargetTable, Map<String, Entry>> rows = new LinkedHashMap<>();
+    private final Map<TargetTable, Map<Integer, Watermark>> watermarks = new LinkedHashMap<>();
+    private final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    private int size;
+    private long firstAddedAtMs;
+
+    /** Adds a change; a later change of the same key replaces the earlier unless its LSN is older. */
+    public void add(TargetTable table, Entry e, long nowMs) {
+        if (size == 0 && offsets.isEmpty()) {
+            firstAddedAtMs = nowMs;
+        }
+        offsets.put(new TopicPartition(e.topic(), e.partition()), new OffsetAndMetadata(e.offset() + 1));
+        RowChange rc = e.change();
+        if (rc.isWatermark()) {
+            watermarks.computeIfAbsent(table, t -> new HashMap<>())
+                    .merge(e.partition(), new Watermark(rc.lsn(), Boolean.TRUE.equals(rc.snapshotDone())),
+                            (a, b) -> b.lsn() >= a.lsn() ? b : a);
+            return;
+        }
+        Map<String, Entry> byKey = rows.computeIfAbsent(table, t -> new LinkedHashMap<>());
+        String k = keyOf(rc);
+        Entry old = byKey.get(k);
+        if (old == null) {
+            byKey.put(k, e);
+            size++;
+        } else if (rc.lsn() >= old.change().lsn()) {
+            byKey.put(k, new Entry(merge(old.change(), rc), e.key(), e.value(), e.topic(), e.partition(), e.offset()));
+        }
+    }
+
+    /**
+     * An update that could not see some TOASTed columns keeps them from the earlier change in this batch,
+     * which the target has not seen yet.
+     */
+    static RowChange merge(RowChange older, RowChange newer) {
+        if (!newer.isUpsert() || newer.unchanged() == null || !older.isUpsert()) {
+            return newer;
+        }
+        Map<String, String> values = new LinkedHashMap<>(newer.values());
+        Set<String> stillUnchanged = new LinkedHashSet<>();
+        for (String c : newer.unchanged()) {
+            if (older.unchangedOrEmpty().contains(c)) {
+                stillUnchanged.add(c);
+            } else {
+                values.put(c, older.values().get(c));
+            }
+        }
+        return RowChange.upsert(newer.lsn(), newer.key(), values, stillUnchanged);
+    }
+
+    private static String keyOf(RowChange rc) {
+        return rc.key().toString();
+    }
+
+    public Map<TargetTable, Map<String, Entry>> rows() {
+        return rows;
+    }
+
+    public Map<TargetTable, Map<Integer, Watermark>> watermarks() {
+        return watermarks;
+    }
+
+    public Map<TopicPartition, OffsetAndMetadata> offsets() {
+        return offsets;
+    }
+
+    /** Distinct rows (after reduction). */
+    public int size() {
+        return size;
+    }
+
+    public boolean isEmpty() {
+        return offsets.isEmpty();
+    }
+
+    public long ageMs(long nowMs) {
+        return isEmpty() ? 0 : nowMs - firstAddedAtMs;
+    }
+}

@@ -1,0 +1,116 @@
+package io.pgbackfill.sink;
+
+import io.pgbackfill.core.catalog.Column;
+import io.pgbackfill.core.sql.SqlIdentifier;
+import io.pgbackfill.core.sql.TableName;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * A target table and the SQL that writes it, built once. Every row carries its source LSN in
+ * {@value #LSN_COLUMN} (added by the sink, dropped at cutover): an upsert or delete only applies when
+ * its LSN is at least the row's, so a replayed older version never overwrites a newer one.
+ * All identifiers are validated and quoted; values are always bound, never spliced.
+ */
+public final class TargetTable {
+    public static final String LSN_COLUMN = "_pgbackfill_lsn";
+    private static final String LSN = SqlIdentifier.of(LSN_COLUMN).quoted();
+
+    private final TableName name;
+    private final List<Column> columns;
+    private final List<Column> keyColumns;
+    private final Map<Set<String>, String> upsertFromArrays = new ConcurrentHashMap<>();
+    private final Map<Set<String>, String> upsertFromStage = new ConcurrentHashMap<>();
+
+    public TargetTable(TableName name, List<Column> columns, List<String> keyColumnNames) {
+        this.name = name;
+        this.columns = List.copyOf(columns);
+        this.keyColumns = keyColumnNames.stream()
+                .map(k -> columns.stream().filter(c -> c.name().equals(k)).findFirst()
+                        .orElseThrow(() -> new IllegalArgumentException("key column " + k + " is not a target column")))
+                .toList();
+        columns.forEach(c -> SqlIdentifier.of(c.name()));
+    }
+
+    public TableName name() {
+        return name;
+    }
+
+    public List<Column> columns() {
+        return columns;
+    }
+
+    public List<Column> keyColumns() {
+        return keyColumns;
+    }
+
+    /** Adds the LSN column if missing: a catalog-only change, no rewrite, no long lock. */
+    public String addLsnColumnSql() {
+        return "ALTER TABLE " + name.quoted() + " ADD COLUMN IF NOT EXISTS " + LSN + " bigint";
+    }
+
+    /** Staging table for the COPY path: text columns + LSN, emptied at every commit. */
+    public String stageName() {
+        return SqlIdentifier.of("pgbackfill_stage_" + Integer.toHexString(name.id().hashCode())).quoted();
+    }
+
+    public String createStageSql() {
+        String cols = columns.stream().map(c -> q(c) + " text").collect(Collectors.joining(", "));
+        return "CREATE TEMP TABLE IF NOT EXISTS " + stageName() + " (" + cols + ", " + LSN + " bigint) ON COMMIT DELETE ROWS";
+    }
+
+    public String copySql() {
+        return "COPY " + stageName() + " (" + columns.stream().map(TargetTable::q).collect(Collectors.joining(", ")) + ", " + LSN
+                + ") FROM STDIN (FORMAT text)";
+    }
+
+    /** INSERT … SELECT FROM unnest(text[]…) … ON CONFLICT DO UPDATE … WHERE lsn guard. One round trip per batch. */
+    public String upsertFromArraysSql(Set<String> unchanged) {
+        return upsertFromArrays.computeIfAbsent(Set.copyOf(unchanged), u -> {
+            String params = columns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
+            String alias = columns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
+            return insertSelect("FROM unnest(" + params + ", ?::bigint[]) AS s(" + alias + ", " + LSN + ")", u);
+        });
+    }
+
+    public String upsertFromStageSql(Set<String> unchanged) {
+        return upsertFromStage.computeIfAbsent(Set.copyOf(unchanged), u -> insertSelect("FROM " + stageName() + " s", u));
+    }
+
+    private String insertSelect(String from, Set<String> unchanged) {
+        String target = columns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
+        String select = columns.stream().map(c -> "s." + q(c) + "::" + c.type().baseSql()).collect(Collectors.joining(", "));
+        List<String> sets = new ArrayList<>();
+        for (Column c : columns) {
+            if (!keyColumns.contains(c) && !unchanged.contains(c.name())) {
+                sets.add(q(c) + " = EXCLUDED." + q(c));
+            }
+        }
+        sets.add(LSN + " = EXCLUDED." + LSN);
+        return "INSERT INTO " + name.quoted() + " AS t (" + target + ", " + LSN + ") SELECT " + select + ", s." + LSN + " " + from
+                + " ON CONFLICT (" + keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", ")) + ") DO UPDATE SET "
+                + String.join(", ", sets) + " WHERE t." + LSN + " IS NULL OR t." + LSN + " <= EXCLUDED." + LSN;
+    }
+
+    /** DELETE … USING unnest(key[], lsn[]) … WHERE lsn guard. */
+    public String deleteSql() {
+        String params = keyColumns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
+        String alias = keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
+        String match = keyColumns.stream().map(c -> "t." + q(c) + " = d." + q(c) + "::" + c.type().baseSql()).collect(Collectors.joining(" AND "));
+        return "DELETE FROM " + name.quoted() + " AS t USING unnest(" + params + ", ?::bigint[]) AS d(" + alias + ", " + LSN + ") WHERE "
+                + match + " AND (t." + LSN + " IS NULL OR t." + LSN + " <= d." + LSN + ")";
+    }
+
+    /** A source TRUNCATE at LSN x removes every row older than x; rows written after it stay. */
+    public String truncateSql() {
+        return "DELETE FROM " + name.quoted() + " WHERE " + LSN + " IS NULL OR " + LSN + " < ?";
+    }
+
+    private static String q(Column c) {
+        return SqlIdentifier.of(c.name()).quoted();
+    }
+}

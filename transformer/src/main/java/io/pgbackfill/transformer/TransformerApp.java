@@ -1,0 +1,96 @@
+package io.pgbackfill.transformer;
+
+import io.pgbackfill.core.kafka.KafkaTopics;
+import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.spec.TableSpec;
+import io.pgbackfill.core.transform.MigrationPlan;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Transform stage: a Kafka Streams application ({@code application.id} = the pipeline's transformer
+ * group, see {@link PipelineSpec#transformerApplicationId()}) with {@code exactly_once_v2}: the rows and
+ * dead letters of an event and the input offset commit in one Kafka transaction.
+ */
+public final class TransformerApp implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TransformerApp.class);
+    private final MigrationPlan plan;
+    private final TransformerConfig config;
+    private final TransformProcessor.TransformMetrics metrics = new TransformProcessor.TransformMetrics();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private KafkaStreams streams;
+
+    public TransformerApp(MigrationPlan plan, TransformerConfig config) {
+        this.plan = plan;
+        this.config = config;
+    }
+
+    public void start() {
+        PipelineSpec spec = plan.spec();
+        List<String> topics = new ArrayList<>();
+        for (TableSpec t : spec.tables()) {
+            topics.add(spec.rawTopic(t));
+            topics.add(spec.rowsTopic(t));
+            topics.add(spec.dlqTopic(t));
+        }
+        KafkaTopics.ensure(spec.kafka().bootstrapServers(), topics, spec.kafka().partitions());
+        streams = new KafkaStreams(TransformTopology.build(plan, metrics), properties());
+        streams.setUncaughtExceptionHandler(e -> {
+            failure.compareAndSet(null, e);
+            LOG.error("transformer failed: {}", e.toString());
+            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        streams.start();
+    }
+
+    Properties properties() {
+        PipelineSpec spec = plan.spec();
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, spec.transformerApplicationId());
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, spec.kafka().bootstrapServers());
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.threads());
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
+        p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
+        p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+        p.put(StreamsConfig.consumerPrefix("max.poll.records"), 5000);
+        p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+        p.put(StreamsConfig.producerPrefix("linger.ms"), 20);
+        p.put(StreamsConfig.producerPrefix("batch.size"), 262144);
+        p.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
+        return p;
+    }
+
+    public long eventsIn() {
+        return metrics.in.get();
+    }
+
+    public long rowsOut() {
+        return metrics.out.get();
+    }
+
+    public long deadLetters() {
+        return metrics.dlq.get();
+    }
+
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    public boolean isRunning() {
+        return streams != null && streams.state().isRunningOrRebalancing();
+    }
+
+    @Override
+    public void close() {
+        if (streams != null) {
+            streams.close(java.time.Duration.ofSeconds(30));
+        }
+    }
+}
