@@ -212,7 +212,7 @@ public final class BatchWriter {
         for (SinkBatch.Entry e : entries) {
             RowChange rc = e.change();
             for (Column col : columns) {
-                appendCopyText(sb, rc.values().get(col.name()));
+                CopyText.append(sb, rc.values().get(col.name()));
                 sb.append('\t');
             }
             sb.append(rc.lsn()).append('\n');
@@ -224,24 +224,6 @@ public final class BatchWriter {
         }
         try (Statement st = c.createStatement()) {
             st.executeUpdate(table.upsertFromStageSql(unchanged));
-        }
-    }
-
-    /** PostgreSQL COPY text format: \N for NULL, backslash escapes for \, tab, newline, carriage return. */
-    static void appendCopyText(StringBuilder sb, String v) {
-        if (v == null) {
-            sb.append("\\N");
-            return;
-        }
-        for (int i = 0; i < v.length(); i++) {
-            char ch = v.charAt(i);
-            switch (ch) {
-                case '\\' -> sb.append("\\\\");
-                case '\t' -> sb.append("\\t");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                default -> sb.append(ch);
-            }
         }
     }
 

@@ -1,0 +1,68 @@
+package io.pgbackfill.ops.demo;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The demo's tables: {@code users} (source) filled with realistic variety (one-, two- and three-word
+ * names, NULL names, unicode and emoji, mixed-case emails), and the empty target {@code users_v2}.
+ * Rows are generated inside PostgreSQL (generate_series), so seeding never holds the table in memory.
+ */
+public final class DemoData {
+    static final String FIRST = "ARRAY['Ana','João','Zoë','Müller','李','Émilie','Олег','Priya','O''Brien','Sam 🙂']";
+    static final String LAST = "ARRAY['Silva','Souza Lima','Ng','van der Berg','小龍','Kowalski','Nakamura','de la Cruz','Smith','Ødegaard']";
+
+    private DemoData() {
+    }
+
+    public static void createTables(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS users (id bigserial PRIMARY KEY, name text, email text, created_at timestamptz)");
+            st.execute("CREATE TABLE IF NOT EXISTS users_v2 (id bigint PRIMARY KEY, first_name text, last_name text, email text, created_at timestamptz)");
+        }
+    }
+
+    /** Appends {@code rows} users. */
+    public static void seed(Connection c, long rows) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO users (name, email, created_at) SELECT "
+                        + "CASE WHEN g % 17 = 0 THEN NULL WHEN g % 7 = 0 THEN (" + FIRST + ")[1 + g % 10] "
+                        + "ELSE (" + FIRST + ")[1 + g % 10] || ' ' || (" + LAST + ")[1 + (g / 10) % 10] END, "
+                        + "CASE WHEN g % 23 = 0 THEN NULL ELSE 'User.' || g || '@Example.COM' END, "
+                        + "timestamptz '2020-01-01 00:00:00+00' + g * interval '37 seconds 123457 microseconds' "
+                        + "FROM generate_series(1, ?) g")) {
+            ps.setLong(1, rows);
+            ps.executeUpdate();
+        }
+        try (Statement st = c.createStatement()) {
+            st.execute("ANALYZE users");
+        }
+    }
+
+    /**
+     * Rows of the target that differ from an independent SQL statement of the demo transform
+     * (first_name = text before the first space, last_name = the rest or NULL, email lower-cased),
+     * both ways. Independent of the CEL spec on purpose: it checks the spec, too.
+     */
+    public static long oracleMismatches(Connection c) throws SQLException {
+        String expected = "SELECT id, CASE WHEN position(' ' in name) = 0 THEN name ELSE split_part(name, ' ', 1) END AS first_name, "
+                + "CASE WHEN position(' ' in name) = 0 THEN NULL ELSE substr(name, position(' ' in name) + 1) END AS last_name, "
+                + "lower(email) AS email, created_at FROM users";
+        String actual = "SELECT id, first_name, last_name, email, created_at FROM users_v2";
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT count(*) FROM ((" + expected + " EXCEPT " + actual + ") UNION ALL (" + actual + " EXCEPT " + expected + ")) d")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    public static long count(Connection c, String table) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM " + table)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}

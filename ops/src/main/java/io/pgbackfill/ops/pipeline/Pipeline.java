@@ -1,0 +1,71 @@
+package io.pgbackfill.ops.pipeline;
+
+import io.pgbackfill.core.transform.MigrationPlan;
+import io.pgbackfill.producer.ChangeEventProducer;
+import io.pgbackfill.producer.ProducerConfig;
+import io.pgbackfill.sink.RowSink;
+import io.pgbackfill.sink.SinkConfig;
+import io.pgbackfill.transformer.TransformerApp;
+import io.pgbackfill.transformer.TransformerConfig;
+import java.nio.file.Path;
+
+/**
+ * The three stages in one JVM (demo, `backfill up`): producer → raw topics → transformer → rows
+ * topics → sink. Each stage is the same class its own service runs; they share nothing but Kafka.
+ */
+public final class Pipeline implements AutoCloseable {
+    private final ChangeEventProducer producer;
+    private final TransformerApp transformer;
+    private final RowSink sink;
+
+    public Pipeline(MigrationPlan plan, Path stateDir, SinkConfig sinkConfig) {
+        this.producer = new ChangeEventProducer(ProducerConfig.of(plan.spec(), stateDir.resolve("producer")));
+        this.transformer = new TransformerApp(plan, TransformerConfig.of(stateDir.resolve("streams")));
+        this.sink = new RowSink(plan.spec(), sinkConfig);
+    }
+
+    public void start() throws Exception {
+        // Downstream first: they create their topics and are ready when the first events arrive.
+        sink.start();
+        transformer.start();
+        producer.start();
+    }
+
+    public ChangeEventProducer producer() {
+        return producer;
+    }
+
+    public TransformerApp transformer() {
+        return transformer;
+    }
+
+    public RowSink sink() {
+        return sink;
+    }
+
+    /** The first failure of any stage, or null. */
+    public Throwable failure() {
+        if (producer.failure() != null) {
+            return producer.failure();
+        }
+        if (transformer.failure() != null) {
+            return transformer.failure();
+        }
+        return sink.failure();
+    }
+
+    @Override
+    public void close() throws Exception {
+        Exception first = null;
+        for (AutoCloseable c : new AutoCloseable[] {producer, transformer, sink}) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                first = first == null ? e : first;
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}
