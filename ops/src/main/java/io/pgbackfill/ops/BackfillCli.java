@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "backfill", mixinStandardHelpOptions = true, version = "pgbackfill 0.1.0",
         description = {"Online PostgreSQL data migrations: snapshot + CDC (Debezium) -> transform (Kafka Streams) -> idempotent sink.",
                 "", "Typical order: spec check -> rehearse -> preflight -> up -> status -> verify -> cutover -> teardown."},
-        subcommands = {DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, io.pgbackfill.ops.commands.BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BackfillCli implements Runnable {
     public static final int OK = 0;
     public static final int PROBLEM = 1;

@@ -5,7 +5,6 @@ import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.event.RowChange;
 import io.pgbackfill.core.transform.RowRejected;
 import io.pgbackfill.core.transform.TableTransform;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -14,13 +13,10 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
- * One raw change event in, zero or more target row changes out (or one dead letter). Watermarks and
- * truncates keep their partition: they are markers for that partition's position, not rows.
+ * One raw change event in, zero or more target row changes out (or one dead letter). Everything it
+ * emits keeps the partition number it came from (see {@link TransformTopology.InputPartition}).
  */
 final class TransformProcessor implements Processor<byte[], byte[], byte[], byte[]> {
-    /** Key prefix of per-partition markers; the partitioner routes them by the number that follows. */
-    static final byte MARKER = 0;
-
     private final TableTransform transform;
     private final String rowsSink;
     private final String dlqSink;
@@ -59,8 +55,9 @@ final class TransformProcessor implements Processor<byte[], byte[], byte[], byte
             deadLetter(record, RowRejected.Reason.EXPRESSION_ERROR.label(), e.getClass().getSimpleName(), String.valueOf(e.getMessage()), null);
             return;
         }
+        TransformTopology.InputPartition.set(inputPartition());
         for (RowChange rc : out) {
-            byte[] key = rc.isWatermark() || rc.isTruncate() ? markerKey(inputPartition()) : EventCodec.encodeKey(rc.key());
+            byte[] key = rc.isWatermark() || rc.isTruncate() ? null : EventCodec.encodeKey(rc.key());
             context.forward(new Record<>(key, EventCodec.encode(rc), record.timestamp()), rowsSink);
             metrics.out.incrementAndGet();
         }
@@ -68,14 +65,6 @@ final class TransformProcessor implements Processor<byte[], byte[], byte[], byte
 
     private int inputPartition() {
         return context.recordMetadata().map(RecordMetadata::partition).orElse(0);
-    }
-
-    static byte[] markerKey(int partition) {
-        byte[] digits = Integer.toString(partition).getBytes(StandardCharsets.US_ASCII);
-        byte[] key = new byte[digits.length + 1];
-        key[0] = MARKER;
-        System.arraycopy(digits, 0, key, 1, digits.length);
-        return key;
     }
 
     private void deadLetter(Record<byte[], byte[]> record, String reason, String errorClass, String message, String column) {

@@ -40,6 +40,14 @@ public final class TransformerApp implements AutoCloseable {
             topics.add(spec.dlqTopic(t));
         }
         KafkaTopics.ensure(spec.kafka().bootstrapServers(), topics, spec.kafka().partitions());
+        var counts = KafkaTopics.partitionCounts(spec.kafka().bootstrapServers(), topics);
+        for (TableSpec t : spec.tables()) {
+            if (!counts.get(spec.rawTopic(t)).equals(counts.get(spec.rowsTopic(t)))) {
+                throw new IllegalStateException("topics " + spec.rawTopic(t) + " (" + counts.get(spec.rawTopic(t)) + " partitions) and "
+                        + spec.rowsTopic(t) + " (" + counts.get(spec.rowsTopic(t)) + ") must have the same partition count: "
+                        + "rows keep their raw partition so that watermarks stay exact");
+            }
+        }
         streams = new KafkaStreams(TransformTopology.build(plan, metrics), properties());
         streams.setUncaughtExceptionHandler(e -> {
             failure.compareAndSet(null, e);

@@ -29,6 +29,24 @@ public final class KafkaTopics {
         }
     }
 
+    /** Partition count of each topic (topics that do not exist are left out). */
+    public static Map<String, Integer> partitionCounts(String bootstrapServers, Collection<String> topics) {
+        try (Admin admin = admin(bootstrapServers)) {
+            Map<String, Integer> out = new java.util.HashMap<>();
+            for (var e : admin.describeTopics(topics).topicNameValues().entrySet()) {
+                try {
+                    out.put(e.getKey(), e.getValue().get().partitions().size());
+                } catch (ExecutionException ex) {
+                    // missing topic
+                }
+            }
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static void ensure(Admin admin, Collection<String> topics, int partitions) {
         List<NewTopic> wanted = new ArrayList<>();
         for (String t : topics) {

@@ -59,6 +59,22 @@ public final class DemoData {
         }
     }
 
+    /** The rows behind {@link #oracleMismatches}, for a failure message (at most 20). */
+    public static java.util.List<String> oracleDiff(Connection c) throws SQLException {
+        String expected = "SELECT id, CASE WHEN position(' ' in name) = 0 THEN name ELSE split_part(name, ' ', 1) END AS first_name, "
+                + "CASE WHEN position(' ' in name) = 0 THEN NULL ELSE substr(name, position(' ' in name) + 1) END AS last_name, "
+                + "lower(email) AS email, created_at FROM users";
+        String actual = "SELECT id, first_name, last_name, email, created_at FROM users_v2";
+        java.util.List<String> out = new java.util.ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT 'expected' side, e.* FROM (" + expected + " EXCEPT " + actual + ") e UNION ALL SELECT 'target', a.* FROM (" + actual + " EXCEPT " + expected + ") a ORDER BY 2 LIMIT 20")) {
+            while (rs.next()) {
+                out.add(rs.getString(1) + " " + rs.getString(2) + " " + rs.getString(3) + " " + rs.getString(4) + " " + rs.getString(5) + " " + rs.getString(6));
+            }
+        }
+        return out;
+    }
+
     public static long count(Connection c, String table) throws SQLException {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM " + table)) {
             rs.next();
