@@ -50,6 +50,7 @@ public final class ChangeEventProducer implements AutoCloseable {
     private final ProducerConfig config;
     private final PipelineSpec spec;
     private final Map<String, TableSpec> tablesBySource = new HashMap<>();
+    private final Map<String, String> rawTopicBySource = new HashMap<>();
     private final Map<String, AtomicLong> rowsRead = new ConcurrentHashMap<>();
     private final Map<String, Boolean> snapshotDone = new ConcurrentHashMap<>();
     private final Map<String, Long> estimatedRows = new ConcurrentHashMap<>();
@@ -72,6 +73,7 @@ public final class ChangeEventProducer implements AutoCloseable {
         this.signalTable = SourceSetup.SCHEMA + "." + SourceSetup.signalTable(spec);
         for (TableSpec t : spec.tables()) {
             tablesBySource.put(t.sourceName().id(), t);
+            rawTopicBySource.put(t.sourceName().id(), spec.rawTopic(t));
         }
     }
 
@@ -208,11 +210,10 @@ public final class ChangeEventProducer implements AutoCloseable {
                 emitWatermarks(e, onSent);
                 continue;
             }
-            TableSpec t = tablesBySource.get(e.table());
-            if (t == null) {
+            String topic = rawTopicBySource.get(e.table());
+            if (topic == null) {
                 continue; // the signal table, or a table no longer in the spec
             }
-            String topic = spec.rawTopic(t);
             byte[] value = EventCodec.encode(e);
             if (e.isTruncate()) {
                 for (int p = 0; p < spec.kafka().partitions(); p++) {

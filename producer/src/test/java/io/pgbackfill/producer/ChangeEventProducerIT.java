@@ -44,6 +44,8 @@ class ChangeEventProducerIT {
         String url = infra.jdbcUrl("producer_it");
         try (Connection c = infra.connect("producer_it"); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE users (id bigserial primary key, name text, bio text)");
+            // EXTERNAL: out of line, uncompressed, so an UPDATE that leaves bio alone really sends the TOAST placeholder.
+            st.execute("ALTER TABLE users ALTER COLUMN bio SET STORAGE EXTERNAL");
             st.execute("INSERT INTO users (name, bio) SELECT 'user ' || g, repeat(md5(g::text), 400) FROM generate_series(1, 3000) g");
         }
         PipelineSpec spec = SpecLoader.parse("""

@@ -49,11 +49,44 @@ public final class CanonicalValues {
 
     /** Re-formats an ISO offset timestamp (Debezium's ZonedTimestamp) into the canonical UTC form. */
     public static String timestamptz(String iso) {
+        String fast = utcFastPath(iso);
+        if (fast != null) {
+            return fast;
+        }
         try {
             return timestamptz(OffsetDateTime.parse(iso).toInstant());
         } catch (RuntimeException e) {
             return iso; // infinity and friends pass through as text
         }
+    }
+
+    /**
+     * The common case without a date parser (it showed in profiles): "yyyy-MM-ddTHH:mm:ss[.f…]Z" only needs
+     * its fraction padded to six digits. Anything else (offsets, long years, infinity) takes the slow path.
+     */
+    private static String utcFastPath(String s) {
+        int n = s.length();
+        if (n < 20 || s.charAt(4) != '-' || s.charAt(10) != 'T' || s.charAt(n - 1) != 'Z') {
+            return null;
+        }
+        if (n == 20) {
+            return s.substring(0, 19) + ".000000Z";
+        }
+        if (s.charAt(19) != '.' || n > 30) {
+            return null;
+        }
+        int digits = n - 21;
+        if (digits == 6) {
+            return s;
+        }
+        StringBuilder sb = new StringBuilder(27).append(s, 0, n - 1);
+        for (int i = digits; i < 6; i++) {
+            sb.append('0');
+        }
+        if (digits > 6) {
+            sb.setLength(26); // nanoseconds cannot come from PostgreSQL; truncate like the slow path
+        }
+        return sb.append('Z').toString();
     }
 
     public static String timestamp(LocalDateTime t) {

@@ -31,12 +31,71 @@ public final class EventCodec {
     private EventCodec() {
     }
 
+    private static final ThreadLocal<com.fasterxml.jackson.core.util.ByteArrayBuilder> BUFFER =
+            ThreadLocal.withInitial(() -> new com.fasterxml.jackson.core.util.ByteArrayBuilder(4096));
+
+    /**
+     * Writes a change event with the streaming generator: this runs once per source event on the
+     * producer's single thread, where data binding's per-call setup showed in profiles. Same JSON as
+     * {@link #CHANGE_WRITER} would write (nulls left out).
+     */
     public static byte[] encode(ChangeEvent e) {
-        try {
-            return CHANGE_WRITER.writeValueAsBytes(e);
+        com.fasterxml.jackson.core.util.ByteArrayBuilder buf = BUFFER.get();
+        buf.reset();
+        try (JsonGenerator g = MAPPER.getFactory().createGenerator(buf)) {
+            g.writeStartObject();
+            g.writeStringField("op", e.op());
+            if (e.table() != null) {
+                g.writeStringField("table", e.table());
+            }
+            g.writeNumberField("lsn", e.lsn());
+            g.writeNumberField("tsMs", e.tsMs());
+            g.writeBooleanField("snapshot", e.snapshot());
+            if (e.key() != null) {
+                g.writeFieldName("key");
+                writeMap(g, e.key());
+            }
+            if (e.after() != null) {
+                g.writeFieldName("after");
+                writeMap(g, e.after());
+            }
+            if (e.unchanged() != null) {
+                g.writeArrayFieldStart("unchanged");
+                for (String u : e.unchanged()) {
+                    g.writeString(u);
+                }
+                g.writeEndArray();
+            }
+            if (e.snapshotDone() != null) {
+                g.writeBooleanField("snapshotDone", e.snapshotDone());
+            }
+            g.writeEndObject();
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
+        return buf.toByteArray();
+    }
+
+    private static void writeMap(JsonGenerator g, Map<String, Object> m) throws IOException {
+        g.writeStartObject();
+        for (Map.Entry<String, Object> en : m.entrySet()) {
+            g.writeFieldName(en.getKey());
+            Object v = en.getValue();
+            if (v == null) {
+                g.writeNull();
+            } else if (v instanceof String s) {
+                g.writeString(s);
+            } else if (v instanceof Long l) {
+                g.writeNumber(l);
+            } else if (v instanceof Boolean b) {
+                g.writeBoolean(b);
+            } else if (v instanceof Double d) {
+                g.writeNumber(d);
+            } else {
+                g.writeObject(v);
+            }
+        }
+        g.writeEndObject();
     }
 
     public static ChangeEvent decodeChange(byte[] bytes) {

@@ -7,8 +7,6 @@ import io.pgbackfill.core.sql.SqlIdentifier;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.core.transform.RowRejected;
 import io.pgbackfill.core.transform.TableTransform;
-import java.io.IOException;
-import java.io.StringReader;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -22,7 +20,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
-import org.postgresql.PGConnection;
 
 /**
  * Source vs target, in chunks, never a table in memory. For each chunk of source keys: read the rows,
@@ -219,11 +216,7 @@ public final class Verifier {
             }
             sb.append('\n');
         }
-        try {
-            tgt.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + stage + " FROM STDIN (FORMAT text)", new StringReader(sb.toString()));
-        } catch (IOException e) {
-            throw new SQLException(e);
-        }
+        io.pgbackfill.sink.CopyText.copyIn(tgt, "COPY " + stage + " FROM STDIN (FORMAT text)", sb);
     }
 
     private static boolean sameHash(Connection tgt, TableTransform t, String stage, String colList, String keyList, String range) throws SQLException {

@@ -1,0 +1,128 @@
+package io.pgbackfill.ops.bench;
+
+import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.transform.MigrationPlan;
+import io.pgbackfill.embedded.Infrastructure;
+import io.pgbackfill.ops.pipeline.CatchUp;
+import io.pgbackfill.ops.pipeline.HeapWatch;
+import io.pgbackfill.ops.pipeline.Pipeline;
+import io.pgbackfill.ops.pipeline.ProgressLine;
+import io.pgbackfill.sink.SinkConfig;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * CDC lag and memory of pgbackfill on a table of a given size, in a database of its own: seed it, start
+ * the pipeline together with a {@link StampingWriter} at a fixed rate, let the snapshot finish, keep
+ * writing for a steady-state window, stop the writer, wait for the target to catch up, and check it.
+ * Lags come from the {@link VisibilityProbe}; peak heap from {@link HeapWatch}; RSS from /proc.
+ */
+final class LagPhase {
+    /** Aim for about this many tracked writes per second, whatever the write rate. */
+    private static final int TRACKED_PER_SECOND = 200;
+    private static final long POLL_MILLIS = 20;
+
+    private final Infrastructure infra;
+    private final BenchOptions options;
+    private final Path workDir;
+    private final PrintStream out;
+
+    LagPhase(Infrastructure infra, BenchOptions options, Path workDir, PrintStream out) {
+        this.infra = infra;
+        this.options = options;
+        this.workDir = workDir;
+        this.out = out;
+    }
+
+    LagResult run(long rows) throws Exception {
+        String database = "bench_lag_" + rows;
+        String pipelineName = "bench-lag-" + rows;
+        BenchDatabase.seed(infra, database, rows);
+        PipelineSpec spec = BenchSpecs.usersSplit(infra, database, pipelineName, options.partitions());
+        MigrationPlan plan = MigrationPlan.connect(spec, BenchSpecs.ORIGIN);
+        long phaseStartMicros;
+        try (Connection c = infra.connect(database)) {
+            phaseStartMicros = DbClock.nowMicros(c);
+        }
+        // Each phase reports its own peaks: start from a collected heap and a fresh RSS high-water mark.
+        System.gc();
+        boolean rssReset = ProcessMemory.resetPeakRss();
+        int trackEvery = Math.max(1, options.writeRate() / TRACKED_PER_SECOND);
+        long t0 = System.nanoTime();
+        double snapshotSeconds;
+        long writes;
+        long writeErrors;
+        double achievedRate;
+        int untracked;
+        List<LagSample> samples;
+        List<MemorySampler.Sample> memorySamples;
+        long peakHeap;
+        long maxHeap;
+        long peakRss;
+        try (HeapWatch heap = new HeapWatch();
+             MemorySampler memory = new MemorySampler(250);
+             Pipeline pipeline = new Pipeline(plan, workDir.resolve(pipelineName), SinkConfig.from(spec.sink()));
+             VisibilityProbe probe = new VisibilityProbe(() -> infra.connect(database), POLL_MILLIS, phaseStartMicros);
+             StampingWriter writer = new StampingWriter(() -> infra.connect(database), options.writeRate(), trackEvery, probe::track, 42)) {
+            pipeline.start();
+            probe.start();
+            writer.start();
+            ProgressLine progress = new ProgressLine(pipeline, "public.users", rows, out);
+            long nextPrint = System.nanoTime() + 5_000_000_000L;
+            while (!pipeline.producer().snapshotDone()) {
+                failIfStopped(pipeline, probe);
+                if (System.nanoTime() > nextPrint) {
+                    progress.print(String.format(Locale.ROOT, "writer %,d writes", writer.writes()));
+                    nextPrint = System.nanoTime() + 5_000_000_000L;
+                }
+                Thread.sleep(50);
+            }
+            snapshotSeconds = (System.nanoTime() - t0) / 1e9;
+            try (Connection c = infra.connect(database)) {
+                probe.snapshotDoneAt(DbClock.nowMicros(c));
+            }
+            out.printf(Locale.ROOT, "  snapshot done in %.1f s; writing on for %d s of streaming...%n", snapshotSeconds, options.lagSeconds());
+            long steadyEnd = System.nanoTime() + options.lagSeconds() * 1_000_000_000L;
+            while (System.nanoTime() < steadyEnd) {
+                failIfStopped(pipeline, probe);
+                Thread.sleep(100);
+            }
+            writer.close();
+            CatchUp.await(spec, true, Duration.ofMinutes(10), () -> pipeline.failure() == null);
+            probe.awaitDrained(Duration.ofSeconds(30));
+            writes = writer.writes();
+            writeErrors = writer.errors();
+            achievedRate = writer.achievedRate();
+            untracked = probe.pendingCount();
+            samples = probe.samples();
+            memorySamples = memory.samples();
+            peakHeap = heap.peakBytes();
+            maxHeap = heap.maxHeapBytes();
+            peakRss = ProcessMemory.peakRssBytes();
+        }
+        double phaseSeconds = (System.nanoTime() - t0) / 1e9;
+        long mismatches;
+        try (Connection c = infra.connect(database)) {
+            BenchDatabase.dropSlot(c, spec.slotName());
+            mismatches = TransformOracle.transformMismatches(c, "users", null, "users_v2");
+        }
+        List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot()).toList();
+        List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
+        return new LagResult(rows, options.writeRate(), achievedRate, writes, writeErrors, snapshotSeconds, phaseSeconds,
+                LagStats.of(streaming), LagStats.of(duringSnapshot), untracked, POLL_MILLIS, peakHeap, maxHeap,
+                peakRss, rssReset, mismatches, samples, memorySamples);
+    }
+
+    private static void failIfStopped(Pipeline pipeline, VisibilityProbe probe) {
+        if (pipeline.failure() != null) {
+            throw new IllegalStateException("pipeline failed: " + pipeline.failure().getMessage(), pipeline.failure());
+        }
+        if (probe.failure() != null) {
+            throw new IllegalStateException("lag probe failed: " + probe.failure().getMessage(), probe.failure());
+        }
+    }
+}
