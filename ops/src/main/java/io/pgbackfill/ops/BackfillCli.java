@@ -1,7 +1,7 @@
 package io.pgbackfill.ops;
 
 import io.pgbackfill.core.spec.SpecException;
-import io.pgbackfill.ops.commands.DemoCommand;
+import io.pgbackfill.ops.commands.*;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,7 +13,10 @@ import picocli.CommandLine.Command;
 @Command(name = "backfill", mixinStandardHelpOptions = true, version = "pgbackfill 0.1.0",
         description = {"Online PostgreSQL data migrations: snapshot + CDC (Debezium) -> transform (Kafka Streams) -> idempotent sink.",
                 "", "Typical order: spec check -> rehearse -> preflight -> up -> status -> verify -> cutover -> teardown."},
-        subcommands = {DemoCommand.class, io.pgbackfill.ops.commands.BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, SpecCommand.class, PreflightCommand.class, ServiceCommands.UpCommand.class,
+                StatusCommand.class, VerifyCommand.class, CutoverCommand.class, TeardownCommand.class, DlqCommand.class,
+                ServiceCommands.ProducerCommand.class, ServiceCommands.TransformerCommand.class, ServiceCommands.SinkCommand.class,
+                BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BackfillCli implements Runnable {
     public static final int OK = 0;
     public static final int PROBLEM = 1;

@@ -1,0 +1,61 @@
+package io.pgbackfill.ops.commands;
+
+import io.pgbackfill.ops.BackfillCli;
+import io.pgbackfill.ops.dlq.DeadLetterTopic;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "dlq", mixinStandardHelpOptions = true, description = "Dead letters: rows that could not be transformed or written, with the reason.",
+        subcommands = {DlqCommand.Show.class, DlqCommand.Replay.class})
+public final class DlqCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Lists dead letters: counts by reason, then the first --limit with key and message.")
+    public static final class Show implements Callable<Integer> {
+        @Mixin
+        SpecArgs spec;
+
+        @Option(names = "--limit", defaultValue = "20", description = "letters to print (default ${DEFAULT-VALUE})")
+        int limit;
+
+        @Override
+        public Integer call() {
+            Map<String, Integer> byReason = new TreeMap<>();
+            int[] shown = {0};
+            new DeadLetterTopic(spec.spec()).forEach(l -> {
+                byReason.merge(l.stage() + ": " + l.reason(), 1, Integer::sum);
+                if (shown[0]++ < limit) {
+                    System.out.printf("%s[%d]@%d %s %s key=%s%n    %s%n", l.topic(), l.partition(), l.offset(), l.stage(), l.reason(),
+                            l.key() == null ? "-" : new String(l.key(), StandardCharsets.UTF_8), l.message());
+                }
+            });
+            System.out.println(byReason.isEmpty() ? "no dead letters" : "by reason:");
+            byReason.forEach((r, n) -> System.out.println("  " + n + "  " + r));
+            return BackfillCli.OK;
+        }
+    }
+
+    @Command(name = "replay", mixinStandardHelpOptions = true,
+            description = {"Sends dead letters back to the stage that rejected them, after the spec or the target was fixed",
+                    "(restart the transformer with the new spec first). Each letter is replayed once; rows keep their source",
+                    "LSN, so a replay never overwrites newer data."})
+    public static final class Replay implements Callable<Integer> {
+        @Mixin
+        SpecArgs spec;
+
+        @Override
+        public Integer call() {
+            long n = new DeadLetterTopic(spec.spec()).replay();
+            System.out.println("replayed " + n + " dead letters");
+            return BackfillCli.OK;
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package io.pgbackfill.ops.dlq;
+
+import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.spec.TableSpec;
+import io.pgbackfill.transformer.DeadLetter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Reads a pipeline's dead-letter topics (show) and sends their records back where they failed (replay):
+ * transformer rejects to the raw topic, sink rejects to the rows topic. Replayed records keep their
+ * source LSN, so a replay never overwrites a newer version of a row. The replay group's committed
+ * offsets remember what was already replayed.
+ */
+public final class DeadLetterTopic {
+    public record Letter(String topic, int partition, long offset, String stage, String reason, String message, String sourceTopic, byte[] key, byte[] value) {
+    }
+
+    private final PipelineSpec spec;
+
+    public DeadLetterTopic(PipelineSpec spec) {
+        this.spec = spec;
+    }
+
+    public String replayGroup() {
+        return "pgbackfill-" + spec.pipelineName() + "-dlq-replay";
+    }
+
+    /** Every dead letter from the beginning (no consumer group), oldest first per partition. */
+    public void forEach(Consumer<Letter> visitor) {
+        try (KafkaConsumer<byte[], byte[]> c = consumer(null)) {
+            List<TopicPartition> parts = partitions(c);
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            drain(c, parts, visitor);
+        }
+    }
+
+    /** Sends not-yet-replayed dead letters back; returns how many. */
+    public long replay() {
+        long n = 0;
+        try (KafkaConsumer<byte[], byte[]> c = consumer(replayGroup());
+             KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            List<TopicPartition> parts = partitions(c);
+            c.assign(parts);
+            Map<TopicPartition, OffsetAndMetadata> committed = c.committed(new java.util.HashSet<>(parts));
+            for (TopicPartition tp : parts) {
+                OffsetAndMetadata om = committed.get(tp);
+                if (om == null) {
+                    c.seekToBeginning(List.of(tp));
+                } else {
+                    c.seek(tp, om.offset());
+                }
+            }
+            List<Letter> letters = new ArrayList<>();
+            drain(c, parts, letters::add);
+            for (Letter l : letters) {
+                p.send(new ProducerRecord<>(l.sourceTopic(), l.key(), l.value()));
+                n++;
+            }
+            p.flush();
+            c.commitSync(); // positions after everything read: replayed once
+        }
+        return n;
+    }
+
+    private void drain(KafkaConsumer<byte[], byte[]> c, List<TopicPartition> parts, Consumer<Letter> visitor) {
+        Map<TopicPartition, Long> end = c.endOffsets(parts);
+        while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
+                visitor.accept(new Letter(r.topic(), r.partition(), r.offset(), DeadLetter.header(r.headers(), DeadLetter.STAGE),
+                        DeadLetter.header(r.headers(), DeadLetter.REASON), DeadLetter.header(r.headers(), DeadLetter.MESSAGE),
+                        DeadLetter.header(r.headers(), DeadLetter.SOURCE_TOPIC), r.key(), r.value()));
+            }
+        }
+    }
+
+    private List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> c) {
+        List<TopicPartition> parts = new ArrayList<>();
+        for (TableSpec t : spec.tables()) {
+            var infos = c.partitionsFor(spec.dlqTopic(t));
+            if (infos != null) {
+                infos.forEach(i -> parts.add(new TopicPartition(i.topic(), i.partition())));
+            }
+        }
+        return parts;
+    }
+
+    private KafkaConsumer<byte[], byte[]> consumer(String group) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
+        if (group != null) {
+            p.put("group.id", group);
+            p.put("enable.auto.commit", "false");
+        }
+        p.put("isolation.level", "read_committed");
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private Properties producerProps() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
+        p.put("acks", "all");
+        p.put("enable.idempotence", "true");
+        return p;
+    }
+}

@@ -1,0 +1,74 @@
+package io.pgbackfill.ops.status;
+
+import java.util.Locale;
+
+/** The one-screen text form of {@link PipelineStatus}; with a previous sample it adds rates and an ETA. */
+public final class StatusScreen {
+    private StatusScreen() {
+    }
+
+    public static String render(PipelineStatus s, PipelineStatus previous) {
+        StringBuilder sb = new StringBuilder();
+        double secs = previous == null ? 0 : Math.max(0.001, (s.takenAtMs() - previous.takenAtMs()) / 1000.0);
+        sb.append("SNAPSHOT\n");
+        s.snapshot().forEach((table, snap) -> {
+            String read = snap.rowsRead() < 0 ? "?" : String.format(Locale.ROOT, "%,d", snap.rowsRead());
+            String pct = snap.estimatedRows() > 0 && snap.rowsRead() >= 0 ? String.format(Locale.ROOT, " (%d%%)", Math.min(100, snap.rowsRead() * 100 / snap.estimatedRows())) : "";
+            String rate = "";
+            if (previous != null && previous.snapshot().containsKey(table) && snap.rowsRead() >= 0 && !snap.done()) {
+                double r = (snap.rowsRead() - previous.snapshot().get(table).rowsRead()) / secs;
+                long left = Math.max(0, snap.estimatedRows() - snap.rowsRead());
+                rate = String.format(Locale.ROOT, ", %,.0f rows/s, ETA %s", r, r > 0 ? duration((long) (left / r)) : "-");
+            }
+            sb.append(String.format(Locale.ROOT, "  %-30s %s, read %s of ~%,d%s%s; target has ~%,d rows%n", table, snap.done() ? "DONE" : "RUNNING",
+                    read, snap.estimatedRows(), pct, rate, snap.targetRows()));
+        });
+        PipelineStatus.Slot slot = s.slot();
+        sb.append("REPLICATION SLOT\n");
+        sb.append(slot.exists() ? String.format(Locale.ROOT, "  %s %s, lag %s, retained WAL %s%s%n", slot.name(), slot.active() ? "active" : "INACTIVE",
+                bytes(slot.lagBytes()), bytes(slot.retainedBytes()), slot.walStatus().isEmpty() ? "" : ", wal_status " + slot.walStatus())
+                : "  " + slot.name() + " does not exist (not started, or torn down)\n");
+        if (s.sinkWatermarkLag() != null) {
+            sb.append(String.format(Locale.ROOT, "  target is behind the source by %s of WAL (sink watermarks)%n", bytes(s.sinkWatermarkLag())));
+        }
+        sb.append("CONSUMER GROUPS (lag = end offset - committed, read_committed)\n");
+        for (PipelineStatus.GroupLag g : s.groups()) {
+            String rate = "";
+            if (previous != null) {
+                previous.groups().stream().filter(p -> p.group().equals(g.group())).findFirst()
+                        .ifPresent(p -> sb.append(""));
+                long before = previous.groups().stream().filter(p -> p.group().equals(g.group())).mapToLong(PipelineStatus.GroupLag::committed).sum();
+                rate = String.format(Locale.ROOT, ", %,.0f events/s", (g.committed() - before) / secs);
+            }
+            sb.append(String.format(Locale.ROOT, "  %-11s %s: lag %,d%s%n", g.stage(), g.group(), g.total(), rate));
+            for (PipelineStatus.PartitionLag p : g.partitions()) {
+                sb.append(String.format(Locale.ROOT, "      %s[%d] committed %,d end %,d lag %,d%n", p.topic(), p.partition(), p.committed(), p.end(), p.lag()));
+            }
+        }
+        sb.append("DEAD LETTERS\n");
+        s.deadLetters().forEach((t, n) -> sb.append(String.format(Locale.ROOT, "  %s: %,d%s%n", t, n, n > 0 ? "  (backfill dlq show SPEC)" : "")));
+        sb.append("LONG-RUNNING QUERIES ON THE SOURCE (> 30 s)\n");
+        if (s.longQueries().isEmpty()) {
+            sb.append("  none\n");
+        }
+        s.longQueries().forEach(q -> sb.append("  ").append(q).append('\n'));
+        return sb.toString();
+    }
+
+    static String bytes(long b) {
+        if (b < 1024) {
+            return b + " B";
+        }
+        if (b < 1 << 20) {
+            return String.format(Locale.ROOT, "%.1f KiB", b / 1024.0);
+        }
+        if (b < 1L << 30) {
+            return String.format(Locale.ROOT, "%.1f MiB", b / 1048576.0);
+        }
+        return String.format(Locale.ROOT, "%.2f GiB", b / 1073741824.0);
+    }
+
+    static String duration(long s) {
+        return s < 120 ? s + "s" : s < 7200 ? (s / 60) + "m" + (s % 60) + "s" : (s / 3600) + "h" + (s % 3600 / 60) + "m";
+    }
+}
