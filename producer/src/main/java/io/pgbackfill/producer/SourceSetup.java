@@ -95,7 +95,9 @@ public final class SourceSetup {
      */
     public static long fence(Connection c, String pipeline) throws SQLException {
         long lsn;
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")) {
+        // The insert position, not pg_current_wal_lsn() (the write position): with asynchronous commit the write
+        // position can trail commits already made, and a heartbeat past it could then overtake them.
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")) {
             rs.next();
             lsn = rs.getLong(1);
         }

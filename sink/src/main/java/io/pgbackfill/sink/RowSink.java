@@ -62,6 +62,7 @@ public final class RowSink implements AutoCloseable {
     private KafkaProducer<byte[], byte[]> dlq;
     private Connection connection;
     private SinkBatch batch = new SinkBatch();
+    private final Map<TopicPartition, Long> committed = new HashMap<>();
 
     public RowSink(PipelineSpec spec, SinkConfig config) {
         this.spec = spec;
@@ -169,6 +170,9 @@ public final class RowSink implements AutoCloseable {
                 if (batch.ageMs(System.currentTimeMillis()) >= config.lingerMs()) {
                     flush();
                 }
+                if (batch.isEmpty()) {
+                    commitPositionsPastMarkers();
+                }
             }
             flush();
         } catch (org.apache.kafka.common.errors.WakeupException | InterruptedSinkException e) {
@@ -207,7 +211,27 @@ public final class RowSink implements AutoCloseable {
         batches.incrementAndGet();
     }
 
+    /**
+     * With nothing held, everything fetched is written, so the consumer's position is safe to commit. It
+     * differs from the last data offset + 1 by the transaction markers the transformer's exactly-once
+     * commits leave in the rows topics; without this the group would show a lag of one per partition forever.
+     */
+    private void commitPositionsPastMarkers() {
+        Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> advance = new HashMap<>();
+        for (TopicPartition tp : consumer.assignment()) {
+            long pos = consumer.position(tp);
+            Long done = committed.get(tp);
+            if (done != null && pos > done) {
+                advance.put(tp, new org.apache.kafka.clients.consumer.OffsetAndMetadata(pos));
+            }
+        }
+        if (!advance.isEmpty()) {
+            commitOffsets(advance);
+        }
+    }
+
     private void commitOffsets(Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets) {
+        offsets.forEach((tp, om) -> committed.merge(tp, om.offset(), Math::max));
         try {
             consumer.commitSync(offsets);
         } catch (CommitFailedException e) {

@@ -98,7 +98,9 @@ public final class TransformerApp implements AutoCloseable {
     @Override
     public void close() {
         if (streams != null) {
-            streams.close(java.time.Duration.ofSeconds(30));
+            // Leave the group on a clean stop: partitions move to the other instances at once, and teardown can delete the group.
+            streams.close(org.apache.kafka.streams.CloseOptions.timeout(java.time.Duration.ofSeconds(30))
+                    .withGroupMembershipOperation(org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
         }
     }
 }

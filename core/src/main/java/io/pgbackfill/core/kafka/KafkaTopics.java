@@ -33,13 +33,20 @@ public final class KafkaTopics {
     public static Map<String, Integer> partitionCounts(String bootstrapServers, Collection<String> topics) {
         try (Admin admin = admin(bootstrapServers)) {
             Map<String, Integer> out = new java.util.HashMap<>();
-            for (var e : admin.describeTopics(topics).topicNameValues().entrySet()) {
-                try {
-                    out.put(e.getKey(), e.getValue().get().partitions().size());
-                } catch (ExecutionException ex) {
-                    // missing topic
+            long deadline = System.currentTimeMillis() + 15_000;
+            do {
+                // Topics created a moment ago may not be in the metadata yet: ask again briefly.
+                for (var e : admin.describeTopics(topics).topicNameValues().entrySet()) {
+                    try {
+                        out.put(e.getKey(), e.getValue().get().partitions().size());
+                    } catch (ExecutionException ex) {
+                        // not visible yet, or missing
+                    }
                 }
-            }
+                if (out.size() < topics.size()) {
+                    Thread.sleep(100);
+                }
+            } while (out.size() < topics.size() && System.currentTimeMillis() < deadline);
             return out;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -31,6 +31,9 @@ public final class CutoverCommand implements Callable<Integer> {
     @Option(names = "--panic-flag", description = "if this file appears while postponed, abort (exit 1)")
     Path panicFlag;
 
+    @Option(names = "--max-lag-ms", defaultValue = "5000", description = "refuse unless the target catches up with the source within this (default ${DEFAULT-VALUE})")
+    long maxLagMs;
+
     @Option(names = "--drain-timeout", defaultValue = "30", description = "seconds writes may stay blocked while the target drains (default ${DEFAULT-VALUE})")
     long drainTimeout;
 
@@ -53,7 +56,7 @@ public final class CutoverCommand implements Callable<Integer> {
                     + " to abort): lag " + s.totalLag() + " events, last verify " + VerifyLog.last(plan.spec()).map(r -> r.clean() ? "clean" : "NOT clean").orElse("missing"));
             Thread.sleep(5000);
         }
-        List<String> refusals = CutoverGuard.refusals(plan.spec(), spec.file().toString());
+        List<String> refusals = CutoverGuard.refusals(plan.spec(), spec.file().toString(), Duration.ofMillis(maxLagMs));
         if (!refusals.isEmpty()) {
             System.out.println("cutover refused:");
             refusals.forEach(r -> System.out.println("  - " + r));

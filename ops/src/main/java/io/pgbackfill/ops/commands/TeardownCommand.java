@@ -41,6 +41,7 @@ public final class TeardownCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PipelineSpec s = spec.spec();
         List<String> removed = new ArrayList<>();
+        boolean incomplete = false;
         try (Connection c = s.source().open()) {
             try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?")) {
                 ps.setString(1, s.slotName());
@@ -108,9 +109,17 @@ public final class TeardownCommand implements Callable<Integer> {
                 }
                 var groups = admin.listGroups().all().get().stream().map(g -> g.groupId()).toList();
                 List<String> ours = List.of(s.transformerApplicationId(), s.sinkGroupId()).stream().filter(groups::contains).toList();
-                if (!ours.isEmpty()) {
-                    admin.deleteConsumerGroups(ours).all().get();
-                    removed.add("consumer groups " + ours);
+                for (String g : ours) {
+                    try {
+                        admin.deleteConsumerGroups(List.of(g)).all().get();
+                        removed.add("consumer group " + g);
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        if (!(e.getCause() instanceof org.apache.kafka.common.errors.GroupNotEmptyException)) {
+                            throw e;
+                        }
+                        System.err.println("consumer group " + g + " still has members: stop its services, then run teardown again");
+                        incomplete = true;
+                    }
                 }
             }
         }
@@ -121,6 +130,6 @@ public final class TeardownCommand implements Callable<Integer> {
             removed.add("state dir " + stateDir);
         }
         System.out.println(removed.isEmpty() ? "nothing to remove: already torn down" : "removed:\n  " + String.join("\n  ", removed));
-        return BackfillCli.OK;
+        return incomplete ? BackfillCli.PROBLEM : BackfillCli.OK;
     }
 }
