@@ -14,11 +14,30 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "spec", mixinStandardHelpOptions = true, description = "Works with spec files.", subcommands = SpecCommand.Check.class)
+@Command(name = "spec", mixinStandardHelpOptions = true, description = "Works with spec files.", subcommands = {SpecCommand.Check.class, SpecCommand.Names.class})
 public final class SpecCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "names", mixinStandardHelpOptions = true,
+            description = "Prints the names a spec gives to its Kafka and PostgreSQL objects as KEY=VALUE lines (for scripts).")
+    public static final class Names implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        SpecArgs spec;
+
+        @Override
+        public Integer call() {
+            PipelineSpec s = spec.spec();
+            System.out.println("bootstrap_servers=" + s.kafka().bootstrapServers());
+            System.out.println("transformer_group=" + s.transformerApplicationId());
+            System.out.println("sink_group=" + s.sinkGroupId());
+            System.out.println("slot=" + s.slotName());
+            System.out.println("publication=" + io.pgbackfill.producer.SourceSetup.publication(s));
+            s.tables().forEach(t -> System.out.println("topics=" + s.rawTopic(t) + "," + s.rowsTopic(t) + "," + s.dlqTopic(t)));
+            return BackfillCli.OK;
+        }
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,
