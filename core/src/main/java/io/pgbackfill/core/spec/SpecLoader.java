@@ -46,7 +46,14 @@ public final class SpecLoader {
         try {
             spec = YAML.readValue(yaml, PipelineSpec.class);
         } catch (JsonProcessingException e) {
-            throw new SpecException(fileName, line(e.getLocation()), column(e.getLocation()), describe(e));
+            int line = line(e.getLocation());
+            int column = column(e.getLocation());
+            if (e instanceof UnrecognizedPropertyException u) {
+                int[] at = keyBefore(yaml, u.getPropertyName(), e.getLocation());
+                line = at[0] > 0 ? at[0] : line;
+                column = at[0] > 0 ? at[1] : column;
+            }
+            throw new SpecException(fileName, line, column, describe(e));
         }
         if (spec == null) {
             throw new SpecException(fileName, 1, 1, "the spec file is empty");
@@ -116,7 +123,38 @@ public final class SpecLoader {
         return new SpecException.Problem(file, where.line(), where.column(), message);
     }
 
+    /**
+     * Where an unknown key was written. Jackson reports the parser's position after the key's value, which
+     * for a nested block is lines later; the key itself is the last "name:" before that position.
+     */
+    private static int[] keyBefore(String yaml, String key, JsonLocation after) {
+        long end = after == null || after.getCharOffset() < 0 ? yaml.length() : Math.min(yaml.length(), after.getCharOffset());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)(^|[\\s{,])\"?" + java.util.regex.Pattern.quote(key) + "\"?\\s*:").matcher(yaml);
+        int found = -1;
+        while (m.find() && m.start() < end) {
+            found = m.start() + m.group(1).length();
+        }
+        if (found < 0) {
+            return new int[] {0, 0};
+        }
+        int line = 1;
+        int lineStart = 0;
+        for (int i = 0; i < found; i++) {
+            if (yaml.charAt(i) == '\n') {
+                line++;
+                lineStart = i + 1;
+            }
+        }
+        return new int[] {line, found - lineStart + 1};
+    }
+
     private static String describe(JsonProcessingException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof com.fasterxml.jackson.dataformat.yaml.JacksonYAMLParseException || t instanceof org.yaml.snakeyaml.error.MarkedYAMLException) {
+                String msg = t instanceof org.yaml.snakeyaml.error.MarkedYAMLException y ? y.getProblem() : ((JsonProcessingException) t).getOriginalMessage();
+                return "YAML syntax error: " + msg;
+            }
+        }
         if (e instanceof UnrecognizedPropertyException u) {
             return "unknown key '" + u.getPropertyName() + "' in " + path(u) + " (known keys: " + u.getKnownPropertyIds() + ")";
         }

@@ -133,7 +133,8 @@ public final class MigrationPlan {
                 keyNames.addAll(tgt.primaryKey());
             }
         }
-        if (keyNames.isEmpty() && problems.size() == before) {
+        boolean offline = src == null && tgt == null;
+        if (keyNames.isEmpty() && problems.size() == before && !offline) {
             problems.add(at(file, t.target(), "table " + t.target().text() + ": declare 'key' (target key columns)"));
         }
         for (String k : keyNames) {
@@ -214,7 +215,8 @@ public final class MigrationPlan {
                 collectIdents(ast.getExpr(), reads);
             }
             String type = ast.isChecked() ? ast.getResultType().name() : null;
-            return new Compiled(RUNTIME.createProgram(ast), Set.copyOf(reads), type);
+            // Offline (no catalog) the expression is only parsed: enough for `spec check --offline`, never run.
+            return new Compiled(ast.isChecked() ? RUNTIME.createProgram(ast) : null, Set.copyOf(reads), type);
         } catch (CelValidationException e) {
             for (CelIssue issue : e.getErrors()) {
                 int line = expr.line() + Math.max(0, issue.getSourceLocation().getLine() - 1);
