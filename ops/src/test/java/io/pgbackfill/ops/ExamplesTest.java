@@ -32,7 +32,7 @@ class ExamplesTest {
         Files.writeString(bad, Files.readString(Path.of("examples/users-split.yaml")).replace("first_name: before(name, ' ')", "first_name: before(name, ' '"));
         CliRun r = CliRun.of("spec", "check", "--offline", bad.toString());
         assertThat(r.exitCode()).isEqualTo(2);
-        assertThat(r.output()).containsPattern(Pattern.quote(bad.toString()) + ":16:35: column first_name: missing .\).");
+        assertThat(r.output()).containsPattern(Pattern.quote(bad.toString()) + ":16:35: column first_name: missing .\\).");
     }
 
     @Test
