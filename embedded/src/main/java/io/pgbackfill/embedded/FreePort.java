@@ -5,11 +5,11 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 
 /** A free TCP port on loopback, for servers that must keep their port across restarts. */
-final class FreePort {
+public final class FreePort {
     private FreePort() {
     }
 
-    static int find() {
+    public static int find() {
         try (ServerSocket s = new ServerSocket(0)) {
             s.setReuseAddress(true);
             return s.getLocalPort();

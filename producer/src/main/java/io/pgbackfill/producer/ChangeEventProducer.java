@@ -140,7 +140,8 @@ public final class ChangeEventProducer implements AutoCloseable {
         p.put("linger.ms", "20");
         p.put("batch.size", "262144");
         p.put("compression.type", "lz4");
-        p.put("buffer.memory", "67108864");
+        p.put("buffer.memory", Integer.toString(2 * KafkaTopics.MAX_RECORD_BYTES));
+        p.put("max.request.size", Integer.toString(KafkaTopics.MAX_RECORD_BYTES));
         return p;
     }
 

@@ -138,6 +138,8 @@ public final class RowSink implements AutoCloseable {
         Properties p = new Properties();
         p.put("bootstrap.servers", spec.kafka().bootstrapServers());
         p.put("client.id", spec.sinkGroupId() + "-dlq");
+        p.put("max.request.size", Integer.toString(KafkaTopics.MAX_RECORD_BYTES));
+        p.put("buffer.memory", Integer.toString(2 * KafkaTopics.MAX_RECORD_BYTES));
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
         return p;

@@ -72,6 +72,8 @@ public final class TransformerApp implements AutoCloseable {
         p.put(StreamsConfig.producerPrefix("linger.ms"), 20);
         p.put(StreamsConfig.producerPrefix("batch.size"), 262144);
         p.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
+        p.put(StreamsConfig.producerPrefix("max.request.size"), KafkaTopics.MAX_RECORD_BYTES);
+        p.put(StreamsConfig.producerPrefix("buffer.memory"), 2L * KafkaTopics.MAX_RECORD_BYTES);
         return p;
     }
 

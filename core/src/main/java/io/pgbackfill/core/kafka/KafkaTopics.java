@@ -13,6 +13,12 @@ import org.apache.kafka.common.errors.TopicExistsException;
 
 /** Creates the pipeline's topics when missing; a topic that exists is left as it is. */
 public final class KafkaTopics {
+    /**
+     * Largest record the pipeline writes (topic max.message.bytes, producers' max.request.size): rows with
+     * multi-megabyte values (a 2 MB text column is not rare) must flow, not stop the producer.
+     */
+    public static final int MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
     private KafkaTopics() {
     }
 
@@ -59,7 +65,7 @@ public final class KafkaTopics {
         for (String t : topics) {
             // Replication factor: the broker's default (1 on a single node, 3 on a production cluster).
             wanted.add(new NewTopic(t, java.util.Optional.of(partitions), java.util.Optional.empty())
-                    .configs(Map.of("compression.type", "producer")));
+                    .configs(Map.of("compression.type", "producer", "max.message.bytes", Integer.toString(MAX_RECORD_BYTES))));
         }
         var result = admin.createTopics(wanted);
         for (var e : result.values().entrySet()) {

@@ -85,13 +85,16 @@ public final class SpecLoader {
                 ident(problems, file, k, "key column");
             }
             for (var c : t.columns().entrySet()) {
+                if (c.getValue() == null || c.getValue().text() == null || c.getValue().text().isBlank()) {
+                    // Often a comma inside an unquoted expression in a {flow: mapping} split it in two.
+                    problems.add(at(file, t.target(), "column '" + c.getKey() + "' of " + t.target().text()
+                            + " has no expression (quote expressions that contain commas inside {…})"));
+                    continue;
+                }
                 try {
                     SqlIdentifier.of(c.getKey());
                 } catch (IllegalArgumentException e) {
                     problems.add(at(file, c.getValue(), "target column: " + e.getMessage()));
-                }
-                if (c.getValue() == null || c.getValue().text() == null || c.getValue().text().isBlank()) {
-                    problems.add(new SpecException.Problem(file, 0, 0, "column " + c.getKey() + " has an empty expression"));
                 }
             }
             if (t.columns().isEmpty() && t.mapper() == null) {

@@ -13,7 +13,8 @@ public class RowRejected extends Exception {
         TOAST_UNAVAILABLE("unchanged TOAST value needed"),
         MAPPER_ERROR("mapper error"),
         DATABASE_REJECTED("rejected by the target database"),
-        DUPLICATE_TARGET_KEY("duplicate target key");
+        DUPLICATE_TARGET_KEY("duplicate target key"),
+        SCHEMA_CHANGED("source schema changed");
 
         private final String label;
 

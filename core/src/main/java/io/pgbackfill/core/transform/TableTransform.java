@@ -134,6 +134,14 @@ public final class TableTransform {
                 unchanged.add(c.name());
                 continue;
             }
+            for (String r : c.reads()) {
+                if (!row.containsKey(r)) {
+                    // A column the expression reads is gone from the event: the source table was altered while
+                    // streaming. Evaluating it as NULL would corrupt the target silently; stop this row instead.
+                    throw new RowRejected(RowRejected.Reason.SCHEMA_CHANGED, r, "column " + r + " of " + source
+                            + " is missing from the change event (dropped or renamed on the source?): fix the spec and replay");
+                }
+            }
             computed.put(c.name(), eval(c.program(), vars, c.name()));
         }
         if (mapper != null) {

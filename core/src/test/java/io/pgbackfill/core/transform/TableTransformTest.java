@@ -53,8 +53,10 @@ class TableTransformTest {
                   currency: "'BRL'"
             """;
 
+    /** A full source row, as Debezium sends it: every column present, unnamed ones NULL. */
     static Map<String, Object> row(Object... kv) {
         Map<String, Object> m = new HashMap<>();
+        USERS.columns().keySet().forEach(c -> m.put(c, null));
         for (int i = 0; i < kv.length; i += 2) {
             m.put((String) kv[i], kv[i + 1]);
         }
@@ -103,7 +105,9 @@ class TableTransformTest {
     @Test
     void unchangedToastColumnsAreLeftAloneNotWritten() throws Exception {
         TableTransform t = plan(DEMO.replace("      currency: \"'BRL'\"\n", "      currency: \"'BRL'\"\n      bio: upper(bio)\n")).tables().get(0);
-        ChangeEvent e = new ChangeEvent("u", "public.users", 100, 0, false, row("id", 7L), row("id", 7L, "name", "A B"), Set.of("bio"), null);
+        Map<String, Object> after = row("id", 7L, "name", "A B");
+        after.remove("bio"); // unchanged TOAST: not in the event
+        ChangeEvent e = new ChangeEvent("u", "public.users", 100, 0, false, Map.of("id", 7L), after, Set.of("bio"), null);
         RowChange rc = t.apply(e).get(0);
         assertThat(rc.unchanged()).containsExactly("bio");
         assertThat(rc.values()).containsEntry("first_name", "A");
@@ -116,7 +120,7 @@ class TableTransformTest {
         assertThat(t.apply(upd)).containsExactly(RowChange.delete(5, Map.of("id", "9")));
         ChangeEvent read = new ChangeEvent("r", "public.users", 5, 0, true, row("id", 9L), row("id", 9L, "email", "a@b.org"), null, null);
         assertThat(t.apply(read)).isEmpty();
-        ChangeEvent del = new ChangeEvent("d", "public.users", 6, 0, false, row("id", 9L), null, null, null);
+        ChangeEvent del = new ChangeEvent("d", "public.users", 6, 0, false, Map.of("id", 9L), null, null, null);
         assertThat(t.apply(del)).containsExactly(RowChange.delete(6, Map.of("id", "9")));
     }
 
@@ -133,6 +137,15 @@ class TableTransformTest {
             assertThat(e.problems().get(0).column()).isEqualTo(26);
             assertThat(e.getMessage()).contains("spec.yaml:9:26").contains("unknown column or function 'nmae'");
         });
+    }
+
+    @Test
+    void aColumnMissingFromTheEventIsASchemaChangeNotANull() {
+        TableTransform t = plan(DEMO).tables().get(0);
+        Map<String, Object> after = row("id", 1L, "name", "A B");
+        after.remove("email"); // dropped on the source while streaming
+        assertThatThrownBy(() -> t.map(after, Set.of()))
+                .isInstanceOfSatisfying(RowRejected.class, r -> assertThat(r.reason()).isEqualTo(RowRejected.Reason.SCHEMA_CHANGED));
     }
 
     @Test

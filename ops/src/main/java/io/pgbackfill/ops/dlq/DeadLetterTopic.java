@@ -114,6 +114,7 @@ public final class DeadLetterTopic {
         p.put("bootstrap.servers", spec.kafka().bootstrapServers());
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
+        p.put("max.request.size", Integer.toString(io.pgbackfill.core.kafka.KafkaTopics.MAX_RECORD_BYTES));
         return p;
     }
 }
