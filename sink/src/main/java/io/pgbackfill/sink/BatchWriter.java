@@ -2,8 +2,6 @@ package io.pgbackfill.sink;
 
 import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.event.RowChange;
-import java.io.IOException;
-import java.io.StringReader;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -12,12 +10,10 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.postgresql.PGConnection;
 
 /**
  * Writes one {@link SinkBatch} in one transaction: per table, its deletes, its upserts (COPY into a
@@ -34,8 +30,6 @@ public final class BatchWriter {
 
     private final String pipeline;
     private final SinkConfig config;
-    private final Set<String> stagesCreated = new HashSet<>();
-    private Connection stagesFor;
 
     public BatchWriter(String pipeline, SinkConfig config) {
         this.pipeline = pipeline;
@@ -194,18 +188,12 @@ public final class BatchWriter {
     }
 
     void upsertWithCopy(Connection c, TargetTable table, Set<String> unchanged, List<SinkBatch.Entry> entries) throws SQLException {
-        if (stagesFor != c) {
-            stagesCreated.clear();
-            stagesFor = c;
-        }
-        if (stagesCreated.add(table.stageName())) {
-            try (Statement st = c.createStatement()) {
-                st.execute(table.createStageSql());
-            }
-        } else {
-            try (Statement st = c.createStatement()) {
-                st.execute("TRUNCATE " + table.stageName()); // a rolled-back savepoint may have left rows
-            }
+        // Create-if-missing on every call, in the same round trip as the TRUNCATE: this runs under a
+        // savepoint, and when a bad row rolls the savepoint back, a CREATE made there is undone too, so
+        // "created on this connection" cannot be remembered client-side. The TRUNCATE empties what an
+        // earlier part of this transaction (another bisection half, another unchanged-column group) left.
+        try (Statement st = c.createStatement()) {
+            st.execute(table.createStageSql() + "; TRUNCATE " + table.stageName());
         }
         List<Column> columns = table.columns();
         StringBuilder sb = new StringBuilder(entries.size() * 64);
@@ -217,11 +205,7 @@ public final class BatchWriter {
             }
             sb.append(rc.lsn()).append('\n');
         }
-        try {
-            c.unwrap(PGConnection.class).getCopyAPI().copyIn(table.copySql(), new StringReader(sb.toString()));
-        } catch (IOException e) {
-            throw new SQLException("COPY into staging failed: " + e.getMessage(), "08006", e);
-        }
+        CopyText.copyIn(c, table.copySql(), sb);
         try (Statement st = c.createStatement()) {
             st.executeUpdate(table.upsertFromStageSql(unchanged));
         }

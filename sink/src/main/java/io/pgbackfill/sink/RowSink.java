@@ -113,6 +113,13 @@ public final class RowSink implements AutoCloseable {
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             }
+
+            @Override
+            public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                // We were thrown out of the group: another instance owns these partitions now and replays from the
+                // last commit. Writing what we hold could put an older version after its newer writes: drop it.
+                batch = new SinkBatch();
+            }
         });
         running = true;
         thread = new Thread(this::run, "pgbackfill-sink");

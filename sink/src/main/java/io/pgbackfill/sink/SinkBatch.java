@@ -73,8 +73,23 @@ public final class SinkBatch {
         return RowChange.upsert(newer.lsn(), newer.key(), values, stillUnchanged);
     }
 
-    private static String keyOf(RowChange rc) {
-        return rc.key().toString();
+    /**
+     * The reduction key: each key column's name and value, length-prefixed. {@code Map.toString()} is not
+     * enough: with two text key columns, {a="x, b=y", b="z"} and {a="x", b="y, b=z"} both print
+     * {a=x, b=y, b=z}, and one of the two rows would be dropped as an "older version" of the other.
+     */
+    static String keyOf(RowChange rc) {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, String> c : rc.key().entrySet()) {
+            sb.append(c.getKey().length()).append(':').append(c.getKey());
+            String v = c.getValue();
+            if (v == null) {
+                sb.append("-1:");
+            } else {
+                sb.append(v.length()).append(':').append(v);
+            }
+        }
+        return sb.toString();
     }
 
     public Map<TargetTable, Map<String, Entry>> rows() {

@@ -6,10 +6,11 @@ import io.pgbackfill.core.spec.SinkSpec;
  * Sink settings.
  *
  * @param batchSize       most rows per database transaction (default 5000): bounds transaction length
- *                        and memory; measured: 2k-10k is the flat top of throughput here
+ *                        and memory; the array upsert's best in the sink benchmark (124k rows/s)
  * @param lingerMs        longest a partial batch waits before it is written (default 50)
  * @param copyThreshold   batches with at least this many upserts go through COPY into a staging table
- *                        and one merge; smaller ones through one array-upsert statement (default 1000)
+ *                        and one merge (faster only from ~20000 rows); smaller ones through one
+ *                        array-upsert statement (default 10000)
  * @param applyTruncate   apply a source TRUNCATE to the target (true) or stop with an error (false, default)
  * @param retryBackoffMs  first wait after a lost connection; doubles up to 30 s, forever (default 500)
  */

@@ -83,7 +83,9 @@ public final class TargetTable {
 
     private String insertSelect(String from, Set<String> unchanged) {
         String target = columns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
-        String select = columns.stream().map(c -> "s." + q(c) + "::" + c.type().baseSql()).collect(Collectors.joining(", "));
+        String select = columns.stream()
+                .map(c -> unchanged.contains(c.name()) ? currentValue(c) : "s." + q(c) + "::" + castType(c))
+                .collect(Collectors.joining(", "));
         List<String> sets = new ArrayList<>();
         for (Column c : columns) {
             if (!keyColumns.contains(c) && !unchanged.contains(c.name())) {
@@ -96,11 +98,40 @@ public final class TargetTable {
                 + String.join(", ", sets) + " WHERE t." + LSN + " IS NULL OR t." + LSN + " <= EXCLUDED." + LSN;
     }
 
+    /**
+     * The value an unchanged (TOAST) column proposes for the INSERT: the target's current one. PostgreSQL
+     * checks NOT NULL and CHECK constraints on the proposed row before it looks for a conflict, so a NULL
+     * here would reject the update of every row whose unchanged column is NOT NULL. The SET list leaves
+     * the column alone either way; when the row is missing the value is NULL, as before.
+     */
+    private String currentValue(Column c) {
+        String match = keyColumns.stream().map(k -> "x." + q(k) + " = s." + q(k) + "::" + castType(k)).collect(Collectors.joining(" AND "));
+        return "(SELECT x." + q(c) + " FROM " + name.quoted() + " x WHERE " + match + ")";
+    }
+
+    /**
+     * The type a text value is cast to before it is assigned to column {@code c}: the column's type without
+     * its modifier, so the assignment checks length and precision instead of the cast silently cutting
+     * (see {@link io.pgbackfill.core.catalog.ColumnType#baseSql()}). Two bare names are not "without
+     * modifier" but mean length 1: {@code character} is {@code char(1)} and {@code bit} is {@code bit(1)},
+     * so {@code 'hello'::character} is {@code 'h'}. Their unbounded forms are {@code bpchar} and {@code varbit}.
+     */
+    static String castType(Column c) {
+        String base = c.type().baseSql();
+        String element = base.endsWith("[]") ? base.substring(0, base.length() - 2) : base;
+        String array = base.endsWith("[]") ? "[]" : "";
+        return switch (element) {
+            case "character" -> "bpchar" + array;
+            case "bit" -> "varbit" + array;
+            default -> base;
+        };
+    }
+
     /** DELETE … USING unnest(key[], lsn[]) … WHERE lsn guard. */
     public String deleteSql() {
         String params = keyColumns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
         String alias = keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
-        String match = keyColumns.stream().map(c -> "t." + q(c) + " = d." + q(c) + "::" + c.type().baseSql()).collect(Collectors.joining(" AND "));
+        String match = keyColumns.stream().map(c -> "t." + q(c) + " = d." + q(c) + "::" + castType(c)).collect(Collectors.joining(" AND "));
         return "DELETE FROM " + name.quoted() + " AS t USING unnest(" + params + ", ?::bigint[]) AS d(" + alias + ", " + LSN + ") WHERE "
                 + match + " AND (t." + LSN + " IS NULL OR t." + LSN + " <= d." + LSN + ")";
     }

@@ -1,0 +1,211 @@
+package io.pgbackfill.sink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgbackfill.core.event.RowChange;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@link BatchWriter} against a real PostgreSQL. Most cases run three ways: every upsert through COPY
+ * (threshold 1), big parts through COPY and bisected halves through arrays (threshold 100), and every
+ * upsert through the array statement (threshold above any batch).
+ */
+class BatchWriterIT {
+    private static final int ALL_COPY = 1;
+    private static final int MIXED = 100;
+    private static final int ALL_ARRAYS = 1_000_000;
+    private static TargetDatabase db;
+    private long offset;
+
+    @BeforeAll
+    static void up() throws Exception {
+        db = TargetDatabase.start("batch_writer_it");
+    }
+
+    @AfterAll
+    static void down() throws Exception {
+        if (db != null) {
+            db.close();
+        }
+    }
+
+    private static BatchWriter writer(int copyThreshold) {
+        return new BatchWriter("batch-writer-it", new SinkConfig(5000, 50, copyThreshold, true, 100));
+    }
+
+    private List<BatchWriter.Rejected> write(BatchWriter w, TargetTable t, RowChange... changes) throws Exception {
+        return write(w, t, List.of(changes));
+    }
+
+    private List<BatchWriter.Rejected> write(BatchWriter w, TargetTable t, List<RowChange> changes) throws Exception {
+        SinkBatch batch = new SinkBatch();
+        for (RowChange rc : changes) {
+            batch.add(t, new SinkBatch.Entry(rc, null, null, "rows", 0, offset++), 0);
+        }
+        try (Connection c = db.connect()) {
+            return w.write(c, batch);
+        }
+    }
+
+    private static RowChange upsert(long lsn, Map<String, String> values, String... unchanged) {
+        return RowChange.upsert(lsn, Map.of("id", values.get("id")), values, Set.of(unchanged));
+    }
+
+    /** Column/value pairs in order; a null value is SQL NULL. */
+    private static Map<String, String> row(String... pairs) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            m.put(pairs[i], pairs[i + 1]);
+        }
+        return m;
+    }
+
+    /** Random letters: pglz cannot compress them, so 100 KB of it is stored out of line (real TOAST). */
+    private static String incompressible(int length, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        StringBuilder sb = new StringBuilder(length);
+        for (int i = 0; i < length; i++) {
+            sb.append((char) ('a' + rnd.nextInt(26)));
+        }
+        return sb.toString();
+    }
+
+    private static String docsTable(int copyThreshold, String suffix) throws Exception {
+        String name = "docs_" + suffix + "_" + copyThreshold;
+        // bio NOT NULL, as real TOASTed columns often are: PostgreSQL checks NOT NULL on the proposed row
+        // of an INSERT … ON CONFLICT before it finds the conflict.
+        db.execute("CREATE TABLE " + name + " (id bigint PRIMARY KEY, title text NOT NULL, bio text NOT NULL)");
+        return name;
+    }
+
+    @ParameterizedTest(name = "copyThreshold={0}")
+    @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
+    void unchangedToastColumnKeepsTheLargeValueAlreadyInTheTarget(int copyThreshold) throws Exception {
+        String name = docsTable(copyThreshold, "kept");
+        TargetTable t = db.prepare(name);
+        String bio = incompressible(100_000, 1);
+        BatchWriter w = writer(copyThreshold);
+        assertThat(write(w, t, upsert(10, row("id", "1", "title", "first", "bio", bio)))).isEmpty();
+        assertThat(db.value("SELECT pg_column_toast_chunk_id(bio) IS NOT NULL FROM " + name)).as("bio is stored out of line").isEqualTo("t");
+
+        assertThat(write(w, t, upsert(20, row("id", "1", "title", "second", "bio", null), "bio"))).isEmpty();
+
+        assertThat(db.rows("SELECT title, bio, _pgbackfill_lsn FROM " + name)).containsExactly(List.of("second", bio, "20"));
+    }
+
+    @ParameterizedTest(name = "copyThreshold={0}")
+    @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
+    void unchangedToastColumnTakesTheValueOfAnInsertInTheSameBatch(int copyThreshold) throws Exception {
+        String name = docsTable(copyThreshold, "merged");
+        TargetTable t = db.prepare(name);
+        String bio = incompressible(100_000, 2);
+
+        List<BatchWriter.Rejected> rejected = write(writer(copyThreshold), t,
+                upsert(10, row("id", "1", "title", "first", "bio", bio)),
+                upsert(20, row("id", "1", "title", "second", "bio", null), "bio"));
+
+        assertThat(rejected).isEmpty();
+        assertThat(db.rows("SELECT title, bio, _pgbackfill_lsn FROM " + name)).containsExactly(List.of("second", bio, "20"));
+    }
+
+    @ParameterizedTest(name = "copyThreshold={0}")
+    @ValueSource(ints = {ALL_COPY, MIXED, ALL_ARRAYS})
+    void rowsTheTargetRejectsAreIsolatedAndTheOtherRowsCommit(int copyThreshold) throws Exception {
+        String name = "accounts_" + copyThreshold;
+        db.execute("CREATE TABLE " + name + " (id bigint PRIMARY KEY, code varchar(5) NOT NULL, "
+                + "qty int CONSTRAINT qty_not_negative CHECK (qty >= 0))");
+        TargetTable t = db.prepare(name);
+        List<RowChange> changes = new ArrayList<>();
+        for (int id = 1; id <= 1000; id++) {
+            String code = switch (id) {
+                case 137 -> "toolong";
+                case 501 -> null;
+                default -> "c" + (id % 1000);
+            };
+            String qty = id == 888 ? "-1" : Integer.toString(id);
+            changes.add(upsert(id, row("id", Integer.toString(id), "code", code, "qty", qty)));
+        }
+        changes.add(RowChange.watermark(2000, false)); // the batch's progress commits with its good rows
+
+        List<BatchWriter.Rejected> rejected = write(writer(copyThreshold), t, changes);
+
+        Map<String, BatchWriter.Rejected> byId = new HashMap<>();
+        rejected.forEach(r -> byId.put(r.entry().change().key().get("id"), r));
+        assertThat(byId).containsOnlyKeys("137", "501", "888");
+        assertThat(byId.get("137").sqlState()).isEqualTo("22001");
+        assertThat(byId.get("137").message()).contains("value too long for type character varying(5)");
+        assertThat(byId.get("501").sqlState()).isEqualTo("23502");
+        assertThat(byId.get("501").message()).contains("\"code\"");
+        assertThat(byId.get("888").sqlState()).isEqualTo("23514");
+        assertThat(byId.get("888").message()).contains("qty_not_negative");
+        assertThat(db.value("SELECT count(*) FROM " + name)).isEqualTo("997");
+        assertThat(db.value("SELECT count(*) FROM " + name + " WHERE id IN (137, 501, 888)")).isEqualTo("0");
+        assertThat(db.value("SELECT sum(qty) FROM " + name)).isEqualTo(Long.toString(500_500L - 137 - 501 - 888));
+        assertThat(db.value("SELECT lsn FROM " + BatchWriter.PROGRESS_TABLE + " WHERE target_table = 'public." + name + "'")).isEqualTo("2000");
+    }
+
+    @ParameterizedTest(name = "copyThreshold={0}")
+    @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
+    void valuesAreAssignedNotCastSoTooLongIsAnErrorAndNothingIsCut(int copyThreshold) throws Exception {
+        String name = "codes_" + copyThreshold;
+        db.execute("CREATE TABLE " + name + " (id int PRIMARY KEY, c char(5), v varchar(5), b bit(3), n numeric(5,2))");
+        TargetTable t = db.prepare(name);
+
+        List<BatchWriter.Rejected> rejected = write(writer(copyThreshold), t,
+                upsert(1, row("id", "1", "c", "abc", "v", "abcde", "b", "101", "n", "123.456")),
+                upsert(2, row("id", "2", "c", "abcdef", "v", "a", "b", "101", "n", "1")),
+                upsert(3, row("id", "3", "c", "a", "v", "abcdef", "b", "101", "n", "1")),
+                upsert(4, row("id", "4", "c", "a", "v", "a", "b", "10", "n", "1")),
+                upsert(5, row("id", "5", "c", "a", "v", "a", "b", "101", "n", "1234.5")));
+
+        Map<String, String> stateById = new HashMap<>();
+        rejected.forEach(r -> stateById.put(r.entry().change().key().get("id"), r.sqlState()));
+        assertThat(stateById).containsExactlyInAnyOrderEntriesOf(Map.of("2", "22001", "3", "22001", "4", "22026", "5", "22003"));
+        // char(5) pads; numeric(5,2) rounds as any INSERT would.
+        assertThat(db.rows("SELECT c, v, b::text, n::text FROM " + name)).containsExactly(List.of("abc  ", "abcde", "101", "123.46"));
+    }
+
+    @ParameterizedTest(name = "copyThreshold={0}")
+    @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
+    void replayingOlderChangesAfterNewerOnesChangesNothing(int copyThreshold) throws Exception {
+        String name = "replayed_" + copyThreshold;
+        db.execute("CREATE TABLE " + name + " (id bigint PRIMARY KEY, v text)");
+        TargetTable t = db.prepare(name);
+        BatchWriter w = writer(copyThreshold);
+        write(w, t, upsert(10, row("id", "1", "v", "a")), upsert(10, row("id", "2", "v", "a")));
+        write(w, t, upsert(30, row("id", "1", "v", "c")), RowChange.delete(30, Map.of("id", "2")), upsert(30, row("id", "3", "v", "c")));
+
+        write(w, t, upsert(20, row("id", "1", "v", "b")), upsert(20, row("id", "3", "v", "b")), RowChange.delete(20, Map.of("id", "1")));
+
+        assertThat(db.rows("SELECT id::text, v, _pgbackfill_lsn::text FROM " + name + " ORDER BY id"))
+                .containsExactly(List.of("1", "c", "30"), List.of("3", "c", "30"));
+    }
+
+    @Test
+    void truncateRemovesOnlyRowsOlderThanItsLsn() throws Exception {
+        db.execute("CREATE TABLE events (id bigint PRIMARY KEY, v text)", "INSERT INTO events VALUES (0, 'there before the sink')");
+        TargetTable t = db.prepare("events");
+        BatchWriter w = writer(ALL_ARRAYS);
+        write(w, t, upsert(10, row("id", "1", "v", "a")), upsert(20, row("id", "2", "v", "b")),
+                upsert(25, row("id", "3", "v", "c")), upsert(30, row("id", "4", "v", "d")));
+
+        try (Connection c = db.connect()) {
+            w.truncate(c, t, 25);
+        }
+
+        // Rows written at or after the truncate's LSN came after it in the source and stay.
+        assertThat(db.rows("SELECT id::text FROM events ORDER BY id")).containsExactly(List.of("3"), List.of("4"));
+    }
+}
