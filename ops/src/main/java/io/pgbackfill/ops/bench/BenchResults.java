@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Optional;
 
 /** Everything one bench run measured, in the order it ran; the reports are views of it. */
-public record BenchResults(Instant startedAt, double totalSeconds, MachineInfo machine, BenchOptions options, List<ApproachResult> approaches,
-                           List<LagResult> lagPhases, List<String> problems) {
+public record BenchResults(Instant startedAt, double totalSeconds, MachineInfo machine, String loadAverageAtEnd, BenchOptions options,
+                           List<ApproachResult> approaches, List<LagResult> lagPhases, List<String> problems) {
 
     /** pgbackfill's own result: every ratio in the reports is to it. */
     public Optional<ApproachResult> pgbackfill() {

@@ -60,11 +60,12 @@ public final class BenchRun {
                 out.printf(Locale.ROOT, "%n== lag phase: pgbackfill on %,d rows with a writer at %,d writes/s ==%n", rows, options.writeRate());
                 try {
                     LagResult r = new LagPhase(infra, options, workDir, out).run(rows);
-                    out.printf(Locale.ROOT, "  streaming lag p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d samples); peak heap %d MiB, peak RSS %d MiB; %s%n",
+                    out.printf(Locale.ROOT, "  streaming lag p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d samples); heap peak %d MiB, live %d MiB;"
+                                    + " peak RSS %d MiB; %s%n",
                             r.streaming().p50(), r.streaming().p99(), r.streaming().max(), r.streaming().samples(),
-                            r.peakHeapBytes() >> 20, r.peakRssBytes() >> 20, r.ok() ? "verified" : "NOT VERIFIED (" + r.mismatches() + " mismatches)");
+                            r.peakHeapBytes() >> 20, r.liveHeapBytes() >> 20, r.peakRssBytes() >> 20, r.ok() ? "verified" : "NOT VERIFIED (" + r.mismatches() + " mismatches)");
                     lag.add(r);
-                } catch (Exception e) {
+                } catch (Exception | LinkageError e) {
                     problems.add("lag phase at " + rows + " rows failed: " + e.getMessage());
                     out.println("  FAILED: " + e.getMessage());
                     e.printStackTrace(); // the reason is in the trace; the report keeps the message
@@ -88,14 +89,15 @@ public final class BenchRun {
             ApproachResult r;
             try {
                 r = a.run(ctx);
-            } catch (Exception e) {
+            } catch (Exception | LinkageError e) {
+                // A LinkageError too: one approach missing a class (a jar rebuilt under a running bench) must not cost the others.
                 r = ApproachResult.failed(a, e.getClass().getSimpleName() + ": " + e.getMessage());
                 e.printStackTrace(); // the reason is in the trace; the report keeps the message
             }
             out.println("  " + describe(r));
             results.add(r);
         }
-        return new BenchResults(startedAt, (System.nanoTime() - t0) / 1e9, machine, options, results, lag, problems);
+        return new BenchResults(startedAt, (System.nanoTime() - t0) / 1e9, machine, MachineInfo.readLoadAverage(), options, results, lag, problems);
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

@@ -50,8 +50,9 @@ final class Figures {
         };
     }
 
-    static String machine(MachineInfo m) {
+    static String machine(BenchResults r) {
+        MachineInfo m = r.machine();
         return m.cores() + " cores (" + m.cpu() + "), " + gib(m.memoryBytes()) + " RAM; " + m.os() + "; " + m.java() + "; " + m.postgres()
-                + " (" + m.infrastructure() + ")";
+                + " (" + m.infrastructure() + "); load average (1/5/15 min) " + m.loadAverage() + " at start, " + r.loadAverageAtEnd() + " at end";
     }
 }

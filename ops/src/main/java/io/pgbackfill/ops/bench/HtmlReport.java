@@ -23,7 +23,7 @@ final class HtmlReport {
         sb.append("<h1>pgbackfill bench</h1>");
         sb.append("<p>").append(esc(Figures.DATE.format(r.startedAt()))).append(" &middot; users table of ")
                 .append(Figures.count(r.options().rows())).append(" rows &middot; run took ").append(Figures.seconds(r.totalSeconds())).append(" s</p>");
-        sb.append("<p class=\"muted\">").append(esc(Figures.machine(r.machine()))).append("</p>");
+        sb.append("<p class=\"muted\">").append(esc(Figures.machine(r))).append("</p>");
         sb.append("<p>Same generated table and transform for every approach: <code>name</code> split at the first space into "
                 + "<code>first_name</code>/<code>last_name</code>, <code>lower(email)</code>. Seconds run from the approach's start until its "
                 + "target holds every row; each target is then verified against an independent SQL statement of the transform "
@@ -80,11 +80,13 @@ final class HtmlReport {
         sb.append("<h2>CDC lag and memory</h2>");
         sb.append(String.format(Locale.ROOT, "<p>pgbackfill (same pipeline) on tables of several sizes while a writer makes %,d inserts and updates per "
                 + "second, each stamping <code>created_at</code> with <code>clock_timestamp()</code>. A probe looks the tracked writes up in "
-                + "<code>users_v2</code> by key every %d ms: lag = PostgreSQL's clock when the row is first seen there minus the write's stamp. "
-                + "&ldquo;Streaming&rdquo; counts writes made after the snapshot finished. Peak heap is heap in use (HeapWatch), peak RSS is "
-                + "VmHWM of this JVM, which also holds the in-process Kafka broker.</p>", first.targetWriteRate(), first.pollMillis()));
+                + "<code>users_v2</code> by key every %d ms (less often while a backlog builds up during the snapshot): lag = PostgreSQL's clock "
+                + "when the row is first seen there minus the write's stamp. "
+                + "&ldquo;Streaming&rdquo; counts writes made after the snapshot finished. Peak heap is the most heap in use (HeapWatch; garbage "
+                + "included, so it follows the collector's sizing); live heap is heap in use right after a full GC at the end of the phase, "
+                + "the pipeline still running (what it retains); peak RSS is VmHWM of this JVM, which also holds the in-process Kafka broker.</p>", first.targetWriteRate(), first.pollMillis()));
         sb.append("<table><tr><th>table rows</th><th>snapshot s</th><th>writes/s</th><th>streaming p50 / p95 / p99 / max ms (samples)</th>"
-                + "<th>during snapshot p50 / p99 / max ms</th><th>peak heap</th><th>peak RSS</th><th>result</th></tr>");
+                + "<th>during snapshot p50 / p99 / max ms</th><th>peak heap</th><th>live heap</th><th>peak RSS</th><th>result</th></tr>");
         for (LagResult l : r.lagPhases()) {
             sb.append("<tr><td class=\"n\">").append(Figures.count(l.rows())).append("</td><td class=\"n\">").append(Figures.seconds(l.snapshotSeconds()))
                     .append("</td><td class=\"n\">").append(Figures.rate(l.achievedWriteRate()))
@@ -93,7 +95,9 @@ final class HtmlReport {
                     .append(" (").append(l.streaming().samples()).append(")")
                     .append("</td><td class=\"n\">").append(Figures.millis(l.duringSnapshot().p50())).append(" / ")
                     .append(Figures.millis(l.duringSnapshot().p99())).append(" / ").append(Figures.millis(l.duringSnapshot().max()))
-                    .append("</td><td class=\"n\">").append(Figures.mib(l.peakHeapBytes())).append("</td><td class=\"n\">").append(Figures.mib(l.peakRssBytes()))
+                    .append("</td><td class=\"n\">").append(Figures.mib(l.peakHeapBytes()))
+                    .append("</td><td class=\"n\">").append(Figures.mib(l.liveHeapBytes()))
+                    .append("</td><td class=\"n\">").append(Figures.mib(l.peakRssBytes()))
                     .append("</td><td>").append(l.ok() ? "verified" : "<span class=\"fail\">NOT verified: " + l.mismatches() + " mismatches, "
                             + l.untrackedAtEnd() + " writes never seen</span>").append("</td></tr>");
         }
@@ -111,7 +115,7 @@ final class HtmlReport {
             sb.append("<h3>Lag over time, ").append(Figures.count(l.rows())).append(" rows</h3>");
             sb.append(SvgChart.lines("seconds since the pipeline started (time of the write)", "lag, ms",
                     List.of(new SvgChart.Series("p50 per second", PGBACKFILL, p50), new SvgChart.Series("p99", "#dd6b20", p99),
-                            new SvgChart.Series("max", "#e53e3e", max)), snapshot));
+                            new SvgChart.Series("max", "#e53e3e", true, max)), snapshot));
             List<double[]> heap = new ArrayList<>();
             List<double[]> rss = new ArrayList<>();
             for (MemorySampler.Sample s : l.memory()) {

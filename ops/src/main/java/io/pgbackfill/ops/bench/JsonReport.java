@@ -16,6 +16,7 @@ final class JsonReport {
         root.put("totalSeconds", r.totalSeconds());
         root.put("ok", r.ok());
         root.put("machine", machine(r.machine()));
+        root.put("loadAverageAtEnd", r.loadAverageAtEnd());
         root.put("options", options(r.options()));
         List<Object> approaches = new ArrayList<>();
         for (ApproachResult a : r.approaches()) {
@@ -52,6 +53,7 @@ final class JsonReport {
         out.put("java", m.java());
         out.put("postgres", m.postgres());
         out.put("infrastructure", m.infrastructure());
+        out.put("loadAverageAtStart", m.loadAverage());
         return out;
     }
 
@@ -83,6 +85,7 @@ final class JsonReport {
         m.put("streamingLagMillis", stats(l.streaming()));
         m.put("lagDuringSnapshotMillis", stats(l.duringSnapshot()));
         m.put("peakHeapBytes", l.peakHeapBytes());
+        m.put("liveHeapBytes", l.liveHeapBytes());
         m.put("maxHeapBytes", l.maxHeapBytes());
         m.put("peakRssBytes", l.peakRssBytes());
         m.put("rssPeakIsPerPhase", l.rssPeakIsPerPhase());

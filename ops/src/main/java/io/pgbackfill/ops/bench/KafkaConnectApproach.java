@@ -1,7 +1,6 @@
 package io.pgbackfill.ops.bench;
 
 import io.pgbackfill.core.Secret;
-import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.spec.ConnectionSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +43,8 @@ final class KafkaConnectApproach implements Approach {
                     + " (id bigint PRIMARY KEY, name text, email text, created_at timestamptz)");
         }
         // The broker does not create topics on first use; the same partition count as pgbackfill's topics.
-        KafkaTopics.ensure(ctx.infra().kafkaBootstrapServers(), List.of(KafkaConnectConfigs.TOPIC), ctx.options().partitions());
+        BenchTopics.awaitCreated(ctx.infra().kafkaBootstrapServers(), List.of(KafkaConnectConfigs.TOPIC), ctx.options().partitions(),
+                Duration.ofSeconds(30));
         Path state = Files.createDirectories(ctx.workDir().resolve("kafka-connect"));
         long expected = ctx.sourceRows();
         long w0 = System.nanoTime();

@@ -1,11 +1,16 @@
 package io.pgbackfill.ops.bench;
 
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.utils.Exit;
 import org.apache.kafka.connect.cli.ConnectStandalone;
 import org.apache.kafka.connect.runtime.Connect;
 import org.apache.kafka.connect.runtime.Herder;
+import org.apache.kafka.connect.runtime.rest.entities.ConfigInfo;
+import org.apache.kafka.connect.runtime.rest.entities.ConfigInfos;
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorInfo;
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.runtime.standalone.StandaloneHerder;
@@ -41,7 +46,22 @@ final class KafkaConnectWorker implements AutoCloseable {
         }
     }
 
-    void submit(String name, Map<String, String> config) throws Exception {
+    /**
+     * Validates the config, then starts the connector. Validating first gives the real errors: Connect 4.3's own
+     * error message for a rejected config fails with a NullPointerException when a connector leaves some of its
+     * keys unvalidated (Debezium's do).
+     */
+    void submit(String name, Map<String, String> connectorConfig) throws Exception {
+        Map<String, String> config = new LinkedHashMap<>(connectorConfig);
+        config.put("name", name);
+        FutureCallback<ConfigInfos> validated = new FutureCallback<>();
+        connect.herder().validateConnectorConfig(config, validated);
+        ConfigInfos infos = validated.get(2, TimeUnit.MINUTES);
+        if (infos.errorCount() > 0) {
+            List<String> errors = infos.configs().stream().map(ConfigInfo::configValue).filter(Objects::nonNull)
+                    .flatMap(v -> v.errors().stream().map(e -> v.name() + ": " + e)).toList();
+            throw new IllegalArgumentException(name + ": Kafka Connect rejected the config: " + String.join("; ", errors));
+        }
         FutureCallback<Herder.Created<ConnectorInfo>> done = new FutureCallback<>();
         connect.herder().putConnectorConfig(name, config, false, done);
         done.get(2, TimeUnit.MINUTES);

@@ -25,6 +25,7 @@ final class LagPhase {
     /** Aim for about this many tracked writes per second, whatever the write rate. */
     private static final int TRACKED_PER_SECOND = 200;
     private static final long POLL_MILLIS = 20;
+    private static final Duration SNAPSHOT_TIMEOUT = Duration.ofMinutes(30);
 
     private final Infrastructure infra;
     private final BenchOptions options;
@@ -61,6 +62,7 @@ final class LagPhase {
         List<LagSample> samples;
         List<MemorySampler.Sample> memorySamples;
         long peakHeap;
+        long liveHeap;
         long maxHeap;
         long peakRss;
         try (HeapWatch heap = new HeapWatch();
@@ -68,13 +70,18 @@ final class LagPhase {
              Pipeline pipeline = new Pipeline(plan, workDir.resolve(pipelineName), SinkConfig.from(spec.sink()));
              VisibilityProbe probe = new VisibilityProbe(() -> infra.connect(database), POLL_MILLIS, phaseStartMicros);
              StampingWriter writer = new StampingWriter(() -> infra.connect(database), options.writeRate(), trackEvery, probe::track, 42)) {
+            BenchTopics.prepare(spec, Duration.ofSeconds(30));
             pipeline.start();
             probe.start();
             writer.start();
             ProgressLine progress = new ProgressLine(pipeline, "public.users", rows, out);
             long nextPrint = System.nanoTime() + 5_000_000_000L;
+            long deadline = System.nanoTime() + SNAPSHOT_TIMEOUT.toNanos();
             while (!pipeline.producer().snapshotDone()) {
                 failIfStopped(pipeline, probe);
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("the snapshot of " + rows + " rows did not finish within " + SNAPSHOT_TIMEOUT.toMinutes() + " min");
+                }
                 if (System.nanoTime() > nextPrint) {
                     progress.print(String.format(Locale.ROOT, "writer %,d writes", writer.writes()));
                     nextPrint = System.nanoTime() + 5_000_000_000L;
@@ -101,6 +108,7 @@ final class LagPhase {
             samples = probe.samples();
             memorySamples = memory.samples();
             peakHeap = heap.peakBytes();
+            liveHeap = liveHeapAfterFullGc();
             maxHeap = heap.maxHeapBytes();
             peakRss = ProcessMemory.peakRssBytes();
         }
@@ -113,8 +121,18 @@ final class LagPhase {
         List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot()).toList();
         List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
         return new LagResult(rows, options.writeRate(), achievedRate, writes, writeErrors, snapshotSeconds, phaseSeconds,
-                LagStats.of(streaming), LagStats.of(duringSnapshot), untracked, POLL_MILLIS, peakHeap, maxHeap,
+                LagStats.of(streaming), LagStats.of(duringSnapshot), untracked, POLL_MILLIS, peakHeap, liveHeap, maxHeap,
                 peakRss, rssReset, mismatches, samples, memorySamples);
+    }
+
+    /**
+     * Heap still in use after a full collection (System.gc() is a full GC with ParallelGC), taken once the target has
+     * caught up so that its pause lands in no lag sample. Unlike the peak, it does not depend on how far the collector
+     * let garbage pile up: if it grows with the table, something holds on to rows.
+     */
+    private static long liveHeapAfterFullGc() {
+        System.gc();
+        return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     private static void failIfStopped(Pipeline pipeline, VisibilityProbe probe) {

@@ -9,7 +9,7 @@ import java.sql.Statement;
 import java.util.List;
 
 /** The machine a bench ran on: figures mean little without it. */
-record MachineInfo(int cores, long memoryBytes, String cpu, String os, String java, String postgres, String infrastructure) {
+record MachineInfo(int cores, long memoryBytes, String cpu, String os, String java, String postgres, String infrastructure, String loadAverage) {
 
     static MachineInfo of(Connection c, String infrastructure) throws SQLException {
         String pg;
@@ -21,7 +21,17 @@ record MachineInfo(int cores, long memoryBytes, String cpu, String os, String ja
                 System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"),
                 "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + "), max heap "
                         + (Runtime.getRuntime().maxMemory() >> 20) + " MiB",
-                pg, infrastructure);
+                pg, infrastructure, readLoadAverage());
+    }
+
+    /** 1, 5 and 15 minute load averages: other work on a small machine moves every figure. */
+    static String readLoadAverage() {
+        List<String> lines = lines("/proc/loadavg");
+        if (lines.isEmpty()) {
+            return "unknown";
+        }
+        String[] f = lines.get(0).split("\\s+");
+        return f.length >= 3 ? f[0] + " " + f[1] + " " + f[2] : "unknown";
     }
 
     private static long memTotal() {

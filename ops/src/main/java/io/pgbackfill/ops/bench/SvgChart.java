@@ -6,7 +6,10 @@ import java.util.Locale;
 /** Inline SVG charts for the HTML report: horizontal bars and line charts, no script, no external files. */
 final class SvgChart {
     /** A line: its name in the legend, its colour, its points (x, y). */
-    record Series(String name, String color, List<double[]> points) {
+    record Series(String name, String color, boolean dashed, List<double[]> points) {
+        Series(String name, String color, List<double[]> points) {
+            this(name, color, false, points);
+        }
     }
 
     /** A vertical line at {@code x} with a label (e.g. "snapshot done"). */
@@ -23,8 +26,9 @@ final class SvgChart {
     }
 
     static String bars(List<Bar> bars) {
-        int labelWidth = 330;
-        int barArea = WIDTH - labelWidth - 170;
+        // Room for the longest label at ~7 px a character, and for the value text after the longest bar.
+        int labelWidth = 20 + 7 * bars.stream().mapToInt(b -> b.label().length()).max().orElse(20);
+        int barArea = WIDTH - labelWidth - 190;
         int rowHeight = 34;
         double max = bars.stream().mapToDouble(Bar::value).filter(v -> !Double.isNaN(v)).max().orElse(1);
         StringBuilder sb = new StringBuilder();
@@ -103,7 +107,8 @@ final class SvgChart {
                 path.append(path.length() == 0 ? "M" : " L").append(String.format(Locale.ROOT, "%.1f %.1f",
                         left + p[0] / spanX * plotW, top + plotH - p[1] / spanY * plotH));
             }
-            sb.append(String.format(Locale.ROOT, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\"/>", path, s.color()));
+            sb.append(String.format(Locale.ROOT, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\"%s/>", path, s.color(),
+                    s.dashed() ? " stroke-dasharray=\"5 3\"" : ""));
             sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"4\" fill=\"%s\"/>", legendX, top - 16, s.color()));
             sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>", legendX + 18, top - 10, esc(s.name())));
             legendX += 30 + s.name().length() * 7;

@@ -11,7 +11,7 @@ final class TextReport {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "pgbackfill bench, %s: users table of %s rows, run took %.0f s%n", Figures.DATE.format(r.startedAt()),
                 Figures.count(r.options().rows()), r.totalSeconds()));
-        sb.append("machine: ").append(Figures.machine(r.machine())).append('\n');
+        sb.append("machine: ").append(Figures.machine(r)).append('\n');
         sb.append("transform: name split at the first space into first_name/last_name, lower(email); seconds = start until the target")
                 .append(" holds every row; each target verified afterwards with SQL EXCEPT (not timed)\n\n");
         int w = r.approaches().stream().mapToInt(a -> a.label().length()).max().orElse(20) + 2;
@@ -37,19 +37,21 @@ final class TextReport {
         if (!r.lagPhases().isEmpty()) {
             LagResult first = r.lagPhases().get(0);
             sb.append(String.format(Locale.ROOT, "%nCDC lag and memory: pgbackfill with a writer at %,d writes/s (inserts + updates); lag = source commit"
-                    + " -> row visible in users_v2, +-%d ms%n", first.targetWriteRate(), first.pollMillis()));
-            String lagRow = "%12s %10s %10s %24s %24s %10s %10s  %s%n";
+                    + " -> row visible in users_v2 (streaming: to within %d ms)%n", first.targetWriteRate(), first.pollMillis()));
+            String lagRow = "%12s %10s %9s %24s %24s %10s %10s %10s  %s%n";
             sb.append(String.format(Locale.ROOT, lagRow, "table rows", "snapshot s", "writes/s", "streaming p50/95/99/max", "in snapshot p50/99/max",
-                    "peak heap", "peak RSS", "result"));
+                    "peak heap", "live heap", "peak RSS", "result"));
             for (LagResult l : r.lagPhases()) {
                 sb.append(String.format(Locale.ROOT, lagRow, Figures.count(l.rows()), Figures.seconds(l.snapshotSeconds()), Figures.rate(l.achievedWriteRate()),
                         Figures.millis(l.streaming().p50()) + "/" + Figures.millis(l.streaming().p95()) + "/" + Figures.millis(l.streaming().p99()) + "/"
                                 + Figures.millis(l.streaming().max()) + " ms",
                         Figures.millis(l.duringSnapshot().p50()) + "/" + Figures.millis(l.duringSnapshot().p99()) + "/"
                                 + Figures.millis(l.duringSnapshot().max()) + " ms",
-                        Figures.mib(l.peakHeapBytes()), Figures.mib(l.peakRssBytes()),
+                        Figures.mib(l.peakHeapBytes()), Figures.mib(l.liveHeapBytes()), Figures.mib(l.peakRssBytes()),
                         l.ok() ? "verified" : "NOT verified: " + l.mismatches() + " mismatches, " + l.untrackedAtEnd() + " writes never seen"));
             }
+            sb.append("  peak heap = most heap in use (garbage included); live heap = in use after a full GC at the end, pipeline running;")
+                    .append(" RSS = whole JVM (in-process Kafka broker included)\n");
             if (r.lagPhases().stream().anyMatch(l -> !l.rssPeakIsPerPhase())) {
                 sb.append("  (peak RSS is since JVM start: /proc/self/clear_refs could not be written)\n");
             }
