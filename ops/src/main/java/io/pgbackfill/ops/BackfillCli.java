@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "backfill", mixinStandardHelpOptions = true, version = "pgbackfill 0.1.0",
         description = {"Online PostgreSQL data migrations: snapshot + CDC (Debezium) -> transform (Kafka Streams) -> idempotent sink.",
                 "", "Typical order: spec check -> rehearse -> preflight -> up -> status -> verify -> cutover -> teardown."},
-        subcommands = {DemoCommand.class, SpecCommand.class, PreflightCommand.class, ServiceCommands.UpCommand.class,
+        subcommands = {DemoCommand.class, SpecCommand.class, RehearseCommand.class, PreflightCommand.class, ServiceCommands.UpCommand.class,
                 StatusCommand.class, VerifyCommand.class, CutoverCommand.class, TeardownCommand.class, DlqCommand.class,
                 ServiceCommands.ProducerCommand.class, ServiceCommands.TransformerCommand.class, ServiceCommands.SinkCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
