@@ -3,6 +3,9 @@ package io.pgbackfill.ops.commands;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.ops.BackfillCli;
+import io.pgbackfill.ops.metrics.Health;
+import io.pgbackfill.ops.metrics.MetricsOptions;
+import io.pgbackfill.ops.metrics.ServiceMetrics;
 import io.pgbackfill.ops.pipeline.Pipeline;
 import io.pgbackfill.producer.ChangeEventProducer;
 import io.pgbackfill.producer.ProducerConfig;
@@ -13,24 +16,44 @@ import io.pgbackfill.transformer.TransformerConfig;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** The long-running services: each stage alone (for docker-compose and scale-out), or all three in one JVM. */
+/**
+ * The long-running services: each stage alone (for docker-compose and scale-out), or all three in one JVM.
+ * Each serves /metrics and /health on --metrics-port (see {@link MetricsOptions}).
+ */
 public final class ServiceCommands {
     private ServiceCommands() {
     }
 
-    /** Runs until SIGTERM/SIGINT (exit 0) or until the stage fails on its own (exit 3). */
+    /** How long a SIGTERM waits for the stage to close (docker compose's stop_grace_period must be longer). */
+    public static final long CLOSE_GRACE_SECONDS = 50;
+
+    /**
+     * Runs until SIGTERM/SIGINT or until the stage fails on its own (exit 3). On a signal the stage closes cleanly and
+     * the JVM then exits as signalled processes do (143 for SIGTERM); 0 is returned for callers running it in-process.
+     */
     static int runUntilStopped(AutoCloseable service, Supplier<Throwable> failure, String name) throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
-        Thread hook = new Thread(stop::countDown, "shutdown");
+        CountDownLatch closed = new CountDownLatch(1);
+        // The JVM halts as soon as its shutdown hooks return: the hook waits for close() below, or a SIGTERM
+        // would cut the clean stop (last batch, offset commit, leaving the group) short.
+        Thread hook = new Thread(() -> {
+            stop.countDown();
+            try {
+                closed.await(CLOSE_GRACE_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         System.out.println(name + " running; Ctrl-C (SIGTERM) stops it cleanly, offsets are kept");
         try {
-            while (!stop.await(500, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            while (!stop.await(500, TimeUnit.MILLISECONDS)) {
                 if (failure.get() != null) {
                     System.err.println(name + " failed: " + io.pgbackfill.core.Redaction.redact(String.valueOf(failure.get().getMessage())));
                     return BackfillCli.FAILED;
@@ -38,8 +61,17 @@ public final class ServiceCommands {
             }
             return BackfillCli.OK;
         } finally {
-            service.close();
+            try {
+                service.close();
+            } finally {
+                closed.countDown();
+            }
         }
+    }
+
+    /** Up while the stage runs; down with the reason once it failed or (Kafka Streams) stopped running. */
+    static Health health(Throwable failure, boolean running) {
+        return failure != null || running ? Health.of(failure) : Health.down("not running");
     }
 
     @Command(name = "producer", mixinStandardHelpOptions = true,
@@ -52,12 +84,20 @@ public final class ServiceCommands {
         @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "offsets and progress (default ${DEFAULT-VALUE})")
         Path stateDir;
 
+        @Mixin
+        MetricsOptions metrics;
+
         @Override
         public Integer call() throws Exception {
             PipelineSpec s = spec.plan().spec();
             ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")));
-            p.start();
-            return runUntilStopped(p, p::failure, "producer");
+            try (ServiceMetrics m = metrics.open(s)) {
+                p.start();
+                // After start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
+                MetricsOptions.watch(m, p, s);
+                m.reportHealth(() -> Health.of(p.failure()));
+                return runUntilStopped(p, p::failure, "producer");
+            }
         }
     }
 
@@ -74,12 +114,19 @@ public final class ServiceCommands {
         @Option(names = "--threads", defaultValue = "1", description = "stream threads (default ${DEFAULT-VALUE})")
         int threads;
 
+        @Mixin
+        MetricsOptions metrics;
+
         @Override
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
             TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads, 200));
-            t.start();
-            return runUntilStopped(t, t::failure, "transformer");
+            try (ServiceMetrics m = metrics.open(plan.spec())) {
+                MetricsOptions.watch(m, t);
+                t.start();
+                m.reportHealth(() -> health(t.failure(), t.isRunning()));
+                return runUntilStopped(t, t::failure, "transformer");
+            }
         }
     }
 
@@ -90,12 +137,19 @@ public final class ServiceCommands {
         @Mixin
         SpecArgs spec;
 
+        @Mixin
+        MetricsOptions metrics;
+
         @Override
         public Integer call() throws Exception {
             PipelineSpec s = spec.spec();
             RowSink sink = new RowSink(s, SinkConfig.from(s.sink()));
-            sink.start();
-            return runUntilStopped(sink, sink::failure, "sink");
+            try (ServiceMetrics m = metrics.open(s)) {
+                MetricsOptions.watch(m, sink);
+                sink.start();
+                m.reportHealth(() -> Health.of(sink.failure()));
+                return runUntilStopped(sink, sink::failure, "sink");
+            }
         }
     }
 
@@ -109,12 +163,21 @@ public final class ServiceCommands {
         @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "offsets and progress (default ${DEFAULT-VALUE})")
         Path stateDir;
 
+        @Mixin
+        MetricsOptions metrics;
+
         @Override
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
             Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()));
-            p.start();
-            return runUntilStopped(p, p::failure, "pipeline " + plan.spec().pipelineName());
+            try (ServiceMetrics m = metrics.open(plan.spec())) {
+                MetricsOptions.watch(m, p.transformer());
+                MetricsOptions.watch(m, p.sink());
+                p.start();
+                MetricsOptions.watch(m, p.producer(), plan.spec()); // after start(), as in ProducerCommand
+                m.reportHealth(() -> health(p.failure(), p.transformer().isRunning()));
+                return runUntilStopped(p, p::failure, "pipeline " + plan.spec().pipelineName());
+            }
         }
     }
 }

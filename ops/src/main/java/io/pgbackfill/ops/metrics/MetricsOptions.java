@@ -1,0 +1,39 @@
+package io.pgbackfill.ops.metrics;
+
+import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.producer.ChangeEventProducer;
+import io.pgbackfill.sink.RowSink;
+import io.pgbackfill.transformer.TransformerApp;
+import java.time.Duration;
+import picocli.CommandLine.Option;
+
+/** {@code --metrics-port} of the service commands, and the wiring of each stage's meters into a {@link ServiceMetrics}. */
+public final class MetricsOptions {
+    public static final String PORT_ENV = "PGBACKFILL_METRICS_PORT";
+    public static final int DEFAULT_PORT = 9404;
+    /** How often the producer asks the source for its WAL position and row estimates. */
+    static final Duration SOURCE_POLL = Duration.ofSeconds(5);
+
+    @Option(names = "--metrics-port", defaultValue = "${env:" + PORT_ENV + ":-" + DEFAULT_PORT + "}", paramLabel = "PORT",
+            description = {"HTTP port of /metrics (Prometheus) and /health (default ${DEFAULT-VALUE}, env " + PORT_ENV + ");",
+                    "0 = any free port (printed at start), -1 = no endpoint"})
+    int port = DEFAULT_PORT;
+
+    public ServiceMetrics open(PipelineSpec spec) {
+        return ServiceMetrics.open(spec.pipelineName(), port, System.out);
+    }
+
+    public static void watch(ServiceMetrics metrics, ChangeEventProducer producer, PipelineSpec spec) {
+        StageMetrics.producer(metrics.registry(), producer, spec);
+        metrics.own(SourceProbe.start(spec, producer, metrics.registry(), SOURCE_POLL));
+    }
+
+    public static void watch(ServiceMetrics metrics, TransformerApp transformer) {
+        StageMetrics.transformer(metrics.registry(), transformer);
+    }
+
+    public static void watch(ServiceMetrics metrics, RowSink sink) {
+        StageMetrics.sink(metrics.registry(), sink);
+        metrics.own(SinkBatchSampler.start(sink, metrics.registry()));
+    }
+}
