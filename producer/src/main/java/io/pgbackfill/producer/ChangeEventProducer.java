@@ -55,9 +55,17 @@ public final class ChangeEventProducer implements AutoCloseable {
     private final Map<String, Boolean> snapshotDone = new ConcurrentHashMap<>();
     private final Map<String, Long> estimatedRows = new ConcurrentHashMap<>();
     private final Map<String, Long> doneAfterLsn = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Object>> resumeAfter = new ConcurrentHashMap<>();
+    private final Map<String, io.pgbackfill.core.catalog.TableSchema> schemas = new ConcurrentHashMap<>();
+    private volatile String snapshotMode = "no_data";
     private final AtomicLong eventsOut = new AtomicLong();
     private final AtomicLong lastLsn = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    /** Tables whose last incremental table scan failed: not done, whatever a later COMPLETED says. */
+    private final java.util.Set<String> scanFailed = ConcurrentHashMap.newKeySet();
+    /** Tables to ask a new incremental snapshot for (kept in {@link #RETRY_FILE} until the signal is written). */
+    private final java.util.Set<String> snapshotRetries = ConcurrentHashMap.newKeySet();
+    static final String RETRY_FILE = "snapshot-retry.txt";
     private final StructConverter converter = new StructConverter();
     private final String heartbeatTable = SourceSetup.SCHEMA + "." + SourceSetup.HEARTBEAT_TABLE;
     private final String signalTable;
@@ -79,21 +87,67 @@ public final class ChangeEventProducer implements AutoCloseable {
 
     public void start() throws Exception {
         Files.createDirectories(config.stateDir());
+        java.nio.file.Path retryFile = config.stateDir().resolve(RETRY_FILE);
+        if (Files.exists(retryFile)) {
+            // A snapshot failed and we stopped before asking for it again: ask now (see retrySnapshots).
+            Files.readAllLines(retryFile).stream().map(String::trim).filter(l -> !l.isEmpty()).forEach(t -> {
+                scanFailed.add(t);
+                snapshotRetries.add(t);
+            });
+        }
         ProducerState previous = ProducerState.read(config.stateDir());
         for (TableSpec t : spec.tables()) {
             String id = t.sourceName().id();
             ProducerState.TableProgress p = previous.tables().get(id);
             rowsRead.put(id, new AtomicLong(p == null ? 0 : p.rowsRead()));
             snapshotDone.put(id, p != null && p.snapshotDone());
+            if (p != null && p.resumeAfter() != null) {
+                resumeAfter.put(id, p.resumeAfter());
+            }
         }
         try (Connection c = spec.source().open()) {
-            SourceSetup.prepare(c, spec);
             for (TableSpec t : spec.tables()) {
-                io.pgbackfill.core.catalog.TableSchema.read(c, t.sourceName())
-                        .ifPresent(s -> estimatedRows.put(t.sourceName().id(), s.estimatedRows()));
+                io.pgbackfill.core.catalog.TableSchema.read(c, t.sourceName()).ifPresent(s -> {
+                    estimatedRows.put(t.sourceName().id(), s.estimatedRows());
+                    schemas.put(t.sourceName().id(), s);
+                });
             }
-            if (snapshotDone.values().stream().anyMatch(d -> !d)) {
-                SourceSetup.requestSnapshot(c, spec);
+            boolean offsets = Files.exists(config.stateDir().resolve("offsets.dat"));
+            boolean slot = SourceSetup.slotExists(c, spec);
+            boolean anyLeft = snapshotDone.values().stream().anyMatch(d -> !d);
+            if (!spec.snapshot().incremental() && (!offsets || !slot)) {
+                // First start (or nothing to resume from): Debezium's initial scan, which creates the slot together
+                // with the exported snapshot it reads, in key order so that an interruption can resume by key.
+                Files.deleteIfExists(config.stateDir().resolve("offsets.dat"));
+                resumeAfter.clear();
+                snapshotMode = "initial";
+                SourceSetup.prepare(c, spec, false);
+            } else {
+                snapshotMode = "no_data";
+                SourceSetup.prepare(c, spec, true);
+                if (anyLeft && spec.snapshot().incremental()) {
+                    SourceSetup.requestSnapshot(c, spec);
+                } else if (anyLeft) {
+                    // The initial scan was interrupted: Debezium would start it over. Stream from where it was and
+                    // read only the rows after the last key that reached Kafka, as an incremental snapshot.
+                    List<String> left = new ArrayList<>();
+                    Map<String, String> conditions = new LinkedHashMap<>();
+                    for (TableSpec t : spec.tables()) {
+                        String id = t.sourceName().id();
+                        if (!snapshotDone.get(id)) {
+                            left.add(id);
+                            if (resumeAfter.containsKey(id)) {
+                                conditions.put(id, KeyCondition.after(schemas.get(id), resumeAfter.get(id)));
+                            }
+                        }
+                    }
+                    LOG.info("resuming the interrupted snapshot of {} after keys {}", left, resumeAfter);
+                    // Debezium refuses to stream from offsets of an unfinished snapshot. Without offsets it streams
+                    // from the slot, which has not moved since the scan's consistent point: every change since then
+                    // comes again (the sink's LSN guard makes repeats no-ops), and the scan's rows stay in Kafka.
+                    Files.deleteIfExists(config.stateDir().resolve("offsets.dat"));
+                    SourceSetup.requestSnapshot(c, spec, "pgbackfill-resume-" + Integer.toHexString(conditions.hashCode()), left, conditions);
+                }
             }
         }
         List<String> topics = new ArrayList<>();
@@ -120,6 +174,7 @@ public final class ChangeEventProducer implements AutoCloseable {
             return t;
         });
         stateWriter.scheduleAtFixedRate(this::writeState, 1, 1, TimeUnit.SECONDS);
+        stateWriter.scheduleWithFixedDelay(this::retrySnapshots, 0, 1, TimeUnit.SECONDS);
     }
 
     /** Debezium's logical name; notifications are routed by it. */
@@ -171,7 +226,23 @@ public final class ChangeEventProducer implements AutoCloseable {
         include.add(Pattern.quote(heartbeatTable));
         include.add(Pattern.quote(signalTable));
         p.setProperty("table.include.list", String.join(",", include));
-        p.setProperty("snapshot.mode", "no_data");
+        p.setProperty("snapshot.mode", snapshotMode);
+        if ("initial".equals(snapshotMode)) {
+            p.setProperty("snapshot.include.collection.list", String.join(",", spec.tables().stream().map(t -> Pattern.quote(t.sourceName().id())).toList()));
+            p.setProperty("snapshot.fetch.size", "20000");
+            List<String> ordered = new ArrayList<>();
+            for (TableSpec t : spec.tables()) {
+                var schema = schemas.get(t.sourceName().id());
+                if (schema != null && !schema.primaryKey().isEmpty()) {
+                    ordered.add(t.sourceName().id());
+                    p.setProperty("snapshot.select.statement.overrides." + t.sourceName().id(), "SELECT * FROM " + t.sourceName().quoted()
+                            + " ORDER BY " + String.join(", ", schema.primaryKey().stream().map(k -> io.pgbackfill.core.sql.SqlIdentifier.of(k).quoted()).toList()));
+                }
+            }
+            if (!ordered.isEmpty()) {
+                p.setProperty("snapshot.select.statement.overrides", String.join(",", ordered));
+            }
+        }
         p.setProperty("signal.enabled.channels", "source");
         p.setProperty("signal.data.collection", signalTable);
         p.setProperty("incremental.snapshot.chunk.size", Integer.toString(spec.snapshot().chunkSize()));
@@ -201,6 +272,7 @@ public final class ChangeEventProducer implements AutoCloseable {
                 sendError.compareAndSet(null, ex);
             }
         };
+        Map<String, Map<String, Object>> lastScanned = null;
         for (RecordChangeEvent<SourceRecord> rce : records) {
             ChangeEvent e = converter.convert(rce.record());
             if (e == null) {
@@ -223,6 +295,10 @@ public final class ChangeEventProducer implements AutoCloseable {
             } else {
                 if (ChangeEvent.READ.equals(e.op())) {
                     rowsRead.get(e.table()).incrementAndGet();
+                    if (StructConverter.isInitialScan(rce.record())) {
+                        lastScanned = lastScanned == null ? new HashMap<>() : lastScanned;
+                        lastScanned.put(e.table(), e.key());
+                    }
                 }
                 kafka.send(new ProducerRecord<>(topic, EventCodec.encodeKey(e.key()), value), onSent);
             }
@@ -231,6 +307,9 @@ public final class ChangeEventProducer implements AutoCloseable {
         kafka.flush();
         if (sendError.get() != null) {
             throw new IllegalStateException("Kafka rejected change events; offsets not committed", sendError.get());
+        }
+        if (lastScanned != null) {
+            resumeAfter.putAll(lastScanned); // only keys Kafka has acknowledged
         }
         for (RecordChangeEvent<SourceRecord> rce : records) {
             committer.markProcessed(rce);
@@ -249,6 +328,13 @@ public final class ChangeEventProducer implements AutoCloseable {
     }
 
     private void onNotification(Notification n) {
+        if ("Initial Snapshot".equals(n.getAggregateType())) {
+            LOG.info("initial snapshot {} {}", n.getType(), n.getAdditionalData());
+            if ("COMPLETED".equals(n.getType())) {
+                markDone(List.copyOf(snapshotDone.keySet()));
+            }
+            return;
+        }
         if (!"Incremental Snapshot".equals(n.getAggregateType())) {
             return;
         }
@@ -259,9 +345,65 @@ public final class ChangeEventProducer implements AutoCloseable {
         LOG.info("incremental snapshot {} {}", n.getType(), n.getAdditionalData());
         String table = n.getAdditionalData().get("scanned_collection");
         if ("TABLE_SCAN_COMPLETED".equals(n.getType()) && table != null && snapshotDone.containsKey(table)) {
-            markDone(List.of(table));
+            String status = n.getAdditionalData().get("status");
+            if (status == null || "SUCCEEDED".equals(status) || "EMPTY".equals(status)) {
+                scanFailed.remove(table);
+                markDone(List.of(table));
+            } else {
+                onScanFailed(table, status);
+            }
         } else if ("COMPLETED".equals(n.getType())) {
-            markDone(List.copyOf(snapshotDone.keySet()));
+            markDone(snapshotDone.keySet().stream().filter(t -> !scanFailed.contains(t)).toList());
+        }
+    }
+
+    /**
+     * Debezium ends a table's incremental snapshot early on an SQL error while reading a chunk (the source restarting,
+     * a dropped connection): it notifies TABLE_SCAN_COMPLETED with status SQL_EXCEPTION, moves on, and never comes
+     * back to the rows after that chunk. So the table is not done: ask for its snapshot again (from the start; rows
+     * copied twice are no-ops for the sink). Other statuses (no primary key, unknown schema) will not heal by asking
+     * again: the producer stops with the reason.
+     */
+    private void onScanFailed(String table, String status) {
+        scanFailed.add(table);
+        if ("SQL_EXCEPTION".equals(status)) {
+            LOG.warn("the snapshot of {} stopped on a database error; asking for it again", table);
+            snapshotRetries.add(table);
+            writeRetryFile();
+        } else {
+            failure.compareAndSet(null, new IllegalStateException("the snapshot of " + table + " ended with status " + status
+                    + ": not every row was copied"));
+        }
+    }
+
+    /** Writes the signal for the snapshots to ask for again, once the source answers; tried every second. */
+    private void retrySnapshots() {
+        if (snapshotRetries.isEmpty() || !running) {
+            return;
+        }
+        List<String> tables = List.copyOf(snapshotRetries);
+        try (Connection c = spec.source().open()) {
+            SourceSetup.requestSnapshot(c, spec, "pgbackfill-snapshot-retry-" + System.currentTimeMillis(), tables, Map.of());
+            snapshotRetries.removeAll(tables);
+            writeRetryFile();
+            LOG.info("asked again for the snapshot of {}", tables);
+        } catch (java.sql.SQLException | RuntimeException e) {
+            LOG.debug("cannot ask for the snapshot of {} yet: {}", tables, Redaction.redact(String.valueOf(e.getMessage()), spec.source().secret()));
+        }
+    }
+
+    private synchronized void writeRetryFile() {
+        java.nio.file.Path f = config.stateDir().resolve(RETRY_FILE);
+        try {
+            if (snapshotRetries.isEmpty()) {
+                Files.deleteIfExists(f);
+            } else {
+                java.nio.file.Path tmp = config.stateDir().resolve(RETRY_FILE + ".tmp");
+                Files.write(tmp, List.copyOf(snapshotRetries));
+                Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (java.io.IOException e) {
+            LOG.warn("cannot write {}: {}", f, e.getMessage());
         }
     }
 
@@ -300,7 +442,9 @@ public final class ChangeEventProducer implements AutoCloseable {
         Map<String, ProducerState.TableProgress> tables = new LinkedHashMap<>();
         for (TableSpec t : spec.tables()) {
             String id = t.sourceName().id();
-            tables.put(id, new ProducerState.TableProgress(rowsRead.get(id).get(), estimatedRows.getOrDefault(id, 0L), snapshotDone.get(id)));
+            boolean done = snapshotDone.get(id);
+            tables.put(id, new ProducerState.TableProgress(rowsRead.get(id).get(), estimatedRows.getOrDefault(id, 0L), done,
+                    done ? null : resumeAfter.get(id)));
         }
         new ProducerState(tables, lastLsn.get(), System.currentTimeMillis()).write(config.stateDir());
     }
@@ -316,7 +460,7 @@ public final class ChangeEventProducer implements AutoCloseable {
     }
 
     public boolean snapshotDone() {
-        return snapshotDone.values().stream().allMatch(b -> b);
+        return !snapshotDone.isEmpty() && snapshotDone.values().stream().allMatch(b -> b);
     }
 
     public long lastLsn() {

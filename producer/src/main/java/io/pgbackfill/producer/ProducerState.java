@@ -18,7 +18,11 @@ import java.util.Map;
 public record ProducerState(Map<String, TableProgress> tables, long lastLsn, long updatedAtMs) {
     public static final String FILE = "producer-state.json";
 
-    public record TableProgress(long rowsRead, long estimatedRows, boolean snapshotDone) {
+    /**
+     * @param resumeAfter during the initial scan: the primary key of the last row read and flushed to Kafka
+     *                    (the scan goes in key order), so a restart reads only the rest
+     */
+    public record TableProgress(long rowsRead, long estimatedRows, boolean snapshotDone, java.util.Map<String, Object> resumeAfter) {
     }
 
     public static ProducerState read(Path stateDir) {

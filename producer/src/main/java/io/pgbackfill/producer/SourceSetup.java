@@ -33,8 +33,16 @@ public final class SourceSetup {
         return spec.slotName();
     }
 
-    /** Prepares the source; returns true when the slot was created now (a first start). */
+    /** Prepares the source, creating the slot too; returns true when the slot was created now (a first start). */
     public static boolean prepare(Connection c, PipelineSpec spec) throws SQLException {
+        return prepare(c, spec, true);
+    }
+
+    /**
+     * Prepares the source. {@code createSlot} false leaves the slot to Debezium's initial snapshot, which
+     * creates it together with the exported snapshot it reads from (the consistent point).
+     */
+    public static boolean prepare(Connection c, PipelineSpec spec, boolean createSlot) throws SQLException {
         String signal = SqlIdentifier.of(signalTable(spec)).quoted();
         try (Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA IF NOT EXISTS " + SCHEMA);
@@ -60,7 +68,7 @@ public final class SourceSetup {
             }
         }
         boolean created = false;
-        if (!exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", spec.slotName())) {
+        if (createSlot && !exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", spec.slotName())) {
             try (PreparedStatement ps = c.prepareStatement("SELECT pg_create_logical_replication_slot(?, 'pgoutput')")) {
                 ps.setString(1, spec.slotName());
                 ps.execute();
@@ -75,17 +83,33 @@ public final class SourceSetup {
      * fixed per pipeline, so asking twice (a crash right after asking) writes nothing the second time.
      */
     public static void requestSnapshot(Connection c, PipelineSpec spec) throws SQLException {
-        StringBuilder data = new StringBuilder("{\"data-collections\": [");
-        for (int i = 0; i < spec.tables().size(); i++) {
-            data.append(i == 0 ? "" : ", ").append('"').append(spec.tables().get(i).sourceName().id()).append('"');
+        requestSnapshot(c, spec, "pgbackfill-initial-snapshot", spec.tables().stream().map(t -> t.sourceName().id()).toList(), java.util.Map.of());
+    }
+
+    /**
+     * Asks for an incremental snapshot of {@code tables}, each optionally limited by a SQL condition (the rest of
+     * an interrupted initial scan: rows after the last key read). Same id, same request: written once.
+     */
+    public static void requestSnapshot(Connection c, PipelineSpec spec, String id, java.util.List<String> tables,
+                                       java.util.Map<String, String> conditions) throws SQLException {
+        var data = io.pgbackfill.core.event.EventCodec.MAPPER.createObjectNode();
+        var collections = data.putArray("data-collections");
+        tables.forEach(collections::add);
+        data.put("type", "incremental");
+        if (!conditions.isEmpty()) {
+            var extra = data.putArray("additional-conditions");
+            conditions.forEach((t, filter) -> extra.addObject().put("data-collection", t).put("filter", filter));
         }
-        data.append("], \"type\": \"incremental\"}");
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + SCHEMA + "." + SqlIdentifier.of(signalTable(spec)).quoted()
                 + " (id, type, data) VALUES (?, 'execute-snapshot', ?) ON CONFLICT (id) DO NOTHING")) {
-            ps.setString(1, "pgbackfill-initial-snapshot");
+            ps.setString(1, id);
             ps.setString(2, data.toString());
             ps.executeUpdate();
         }
+    }
+
+    public static boolean slotExists(Connection c, PipelineSpec spec) throws SQLException {
+        return exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", spec.slotName());
     }
 
     /**

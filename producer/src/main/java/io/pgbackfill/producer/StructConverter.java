@@ -38,6 +38,15 @@ final class StructConverter {
 
     private final Map<Schema, RowReader> cache = new IdentityHashMap<>();
 
+    /** True for a row of Debezium's initial (blocking, ordered) scan, false for incremental-snapshot reads and changes. */
+    static boolean isInitialScan(SourceRecord r) {
+        if (!(r.value() instanceof Struct value)) {
+            return false;
+        }
+        Object snap = value.getStruct("source").get("snapshot");
+        return snap != null && !"false".equals(snap.toString()) && !"incremental".equals(snap.toString());
+    }
+
     /** Converts a data change record; null for records that are not row changes (heartbeats, schema, etc.). */
     ChangeEvent convert(SourceRecord r) {
         if (!(r.value() instanceof Struct value) || value.schema().field("op") == null) {

@@ -1,13 +1,30 @@
 package io.pgbackfill.core.spec;
 
-/** Snapshot settings: rows read per chunk of Debezium's incremental (resumable) snapshot. */
-public record SnapshotSpec(Integer chunkSize) {
-    public static final SnapshotSpec DEFAULT = new SnapshotSpec(null);
+/**
+ * Snapshot settings.
+ *
+ * @param chunkSize rows per chunk of the incremental snapshot (default 10000); Debezium holds one chunk in
+ *                  memory, so chunkSize × average row size bounds the producer's heap for the snapshot
+ * @param mode      {@code initial} (default): one consistent scan in key order (Debezium's initial snapshot,
+ *                  ~3x faster per row here); if interrupted, the rows after the last key that reached Kafka are read
+ *                  as an incremental snapshot, so nothing is read twice. {@code incremental}: chunked by key and
+ *                  interleaved with streaming from the start (DBLog); slower, but never holds a long transaction
+ */
+public record SnapshotSpec(Integer chunkSize, String mode) {
+    public static final SnapshotSpec DEFAULT = new SnapshotSpec(null, null);
 
     public SnapshotSpec {
         chunkSize = chunkSize == null ? 10_000 : chunkSize;
+        mode = mode == null ? "initial" : mode;
         if (chunkSize < 1) {
             throw new IllegalArgumentException("snapshot.chunkSize must be at least 1");
         }
+        if (!mode.equals("incremental") && !mode.equals("initial")) {
+            throw new IllegalArgumentException("snapshot.mode must be 'incremental' or 'initial'");
+        }
+    }
+
+    public boolean incremental() {
+        return mode.equals("incremental");
     }
 }
