@@ -11,7 +11,7 @@ import org.testcontainers.utility.DockerImageName;
 
 /** The Docker path: Testcontainers' Kafka (apache/kafka, KRaft) and PostgreSQL with wal_level=logical. */
 public final class ContainerInfrastructure implements Infrastructure {
-    static final String KAFKA_IMAGE = "apache/kafka:4.1.0";
+    static final String KAFKA_IMAGE = "apache/kafka:4.3.0"; // same as docker-compose.yml and the client version
     static final String POSTGRES_IMAGE = "postgres:17.6";
     private final KafkaContainer kafka;
     private final PostgreSQLContainer<?> postgres;
