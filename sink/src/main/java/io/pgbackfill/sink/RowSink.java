@@ -55,6 +55,7 @@ public final class RowSink implements AutoCloseable {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
     private final AtomicLong lastBatchMillis = new AtomicLong();
+    private final AtomicLong retries = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean running;
     private Thread thread;
@@ -277,6 +278,7 @@ public final class RowSink implements AutoCloseable {
                 if (BatchWriter.isDataError(e)) {
                     throw new IllegalStateException("target rejected a statement: " + Redaction.redact(e.getMessage(), target.secret()), e);
                 }
+                retries.incrementAndGet();
                 LOG.warn("target database unavailable ({}), retrying in {} ms; offsets are not committed",
                         Redaction.redact(e.getMessage(), target.secret()), backoff);
                 closeQuietly();
@@ -348,6 +350,11 @@ public final class RowSink implements AutoCloseable {
 
     public Throwable failure() {
         return failure.get();
+    }
+
+    /** How many times a write met an unavailable target and backed off. */
+    public long retries() {
+        return retries.get();
     }
 
     @Override

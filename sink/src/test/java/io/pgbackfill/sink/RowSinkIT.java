@@ -110,7 +110,7 @@ class RowSinkIT {
             RowChange refused = RowChange.upsert(++lsn, key(BAD_ID), values(BAD_ID, "a name longer than twenty characters", null), null);
             Future<RecordMetadata> refusedAt = send(producer, rows, refused);
             producer.flush();
-            Thread.sleep(1500); // the sink meets a dead target and backs off
+            await().atMost(Duration.ofSeconds(30)).until(() -> sink.retries() > 0); // the sink meets a dead target and backs off
             assertThat(sink.failure()).isNull();
             db.server().restart();
 

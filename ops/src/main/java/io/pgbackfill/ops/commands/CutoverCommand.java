@@ -54,7 +54,10 @@ public final class CutoverCommand implements Callable<Integer> {
             PipelineStatus s = PipelineStatus.read(plan.spec(), null);
             System.out.println(java.time.LocalTime.now().withNano(0) + " postponed (delete " + postponeFlag + " to cut over, create " + panicFlag
                     + " to abort): lag " + s.totalLag() + " events, last verify " + VerifyLog.last(plan.spec()).map(r -> r.clean() ? "clean" : "NOT clean").orElse("missing"));
-            Thread.sleep(5000);
+            long next = System.currentTimeMillis() + 5000;
+            while (System.currentTimeMillis() < next && Files.exists(postponeFlag) && (panicFlag == null || !Files.exists(panicFlag))) {
+                Thread.sleep(200); // react to the flags within 200 ms, report every 5 s
+            }
         }
         List<String> refusals = CutoverGuard.refusals(plan.spec(), spec.file().toString(), Duration.ofMillis(maxLagMs));
         if (!refusals.isEmpty()) {
