@@ -136,7 +136,8 @@ public final class ChangeEventProducer implements AutoCloseable {
                         String id = t.sourceName().id();
                         if (!snapshotDone.get(id)) {
                             left.add(id);
-                            if (resumeAfter.containsKey(id)) {
+                            // Without a primary key the scan had no order to resume by: read the table again (idempotent).
+                            if (resumeAfter.containsKey(id) && schemas.containsKey(id) && !schemas.get(id).primaryKey().isEmpty()) {
                                 conditions.put(id, KeyCondition.after(schemas.get(id), resumeAfter.get(id)));
                             }
                         }
