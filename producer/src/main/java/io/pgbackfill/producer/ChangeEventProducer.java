@@ -115,7 +115,9 @@ public final class ChangeEventProducer implements AutoCloseable {
             boolean offsets = Files.exists(config.stateDir().resolve("offsets.dat"));
             boolean slot = SourceSetup.slotExists(c, spec);
             boolean anyLeft = snapshotDone.values().stream().anyMatch(d -> !d);
-            if (!spec.snapshot().incremental() && (!offsets || !slot)) {
+            // The slot alone decides: if it exists, a scan may have begun from its consistent point (even before any
+            // offsets were written), so only the resume path is safe; streaming from the slot misses nothing.
+            if (!spec.snapshot().incremental() && !slot) {
                 // First start (or nothing to resume from): Debezium's initial scan, which creates the slot together
                 // with the exported snapshot it reads, in key order so that an interruption can resume by key.
                 Files.deleteIfExists(config.stateDir().resolve("offsets.dat"));
@@ -333,6 +335,13 @@ public final class ChangeEventProducer implements AutoCloseable {
             LOG.info("initial snapshot {} {}", n.getType(), n.getAdditionalData());
             if ("COMPLETED".equals(n.getType())) {
                 markDone(List.copyOf(snapshotDone.keySet()));
+            } else if ("ABORTED".equals(n.getType()) && running) {
+                // Debezium would run the whole scan again in this process after its retry delay, from a new point of
+                // the source: rows deleted in between keep the copy the first scan already sent, and their deletes
+                // (before that point) are never streamed. Stop instead: a restarted producer resumes the scan from the
+                // slot's consistent point (see start()), which streams every change since the first scan began.
+                failure.compareAndSet(null, new IllegalStateException("the initial scan was interrupted ("
+                        + n.getAdditionalData() + "); restart the producer to resume it"));
             }
             return;
         }

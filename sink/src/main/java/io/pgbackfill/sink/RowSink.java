@@ -89,7 +89,7 @@ public final class RowSink implements AutoCloseable {
     }
 
     public void start() throws SQLException {
-        connection = target.open();
+        connection = openTarget();
         List<TargetTable> tables = targetTables(spec, connection);
         BatchWriter.prepare(connection, tables);
         connection.setAutoCommit(false);
@@ -270,7 +270,7 @@ public final class RowSink implements AutoCloseable {
         while (true) {
             try {
                 if (connection == null || connection.isClosed()) {
-                    connection = target.open();
+                    connection = openTarget();
                     connection.setAutoCommit(false);
                 }
                 return work.run();
@@ -286,6 +286,27 @@ public final class RowSink implements AutoCloseable {
                 backoff = Math.min(30_000, backoff * 2);
             }
         }
+    }
+
+    /**
+     * A connection to the target whose commits are durable when they return. Offsets are committed to Kafka right
+     * after the database commit, so an asynchronous commit ({@code synchronous_commit = off} on the server, database
+     * or role, e.g. to speed up a bulk load) could be lost in a crash of the target after Kafka already moved past
+     * its rows: those changes would never be written again. Any other setting flushes the WAL locally first.
+     */
+    private Connection openTarget() throws SQLException {
+        Connection c = target.open();
+        try (java.sql.Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT current_setting('synchronous_commit')")) {
+            rs.next();
+            if ("off".equals(rs.getString(1))) {
+                st.execute("SET synchronous_commit TO on");
+            }
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
     }
 
     private void closeQuietly() {
