@@ -112,7 +112,6 @@ public final class ChangeEventProducer implements AutoCloseable {
                     schemas.put(t.sourceName().id(), s);
                 });
             }
-            boolean offsets = Files.exists(config.stateDir().resolve("offsets.dat"));
             boolean slot = SourceSetup.slotExists(c, spec);
             boolean anyLeft = snapshotDone.values().stream().anyMatch(d -> !d);
             // The slot alone decides: if it exists, a scan may have begun from its consistent point (even before any
