@@ -51,7 +51,7 @@ class RestartIT {
             long readBeforeStop;
             try (Pipeline first = new Pipeline(plan, state, SinkConfig.from(spec.sink()))) {
                 first.start();
-                await().atMost(Duration.ofMinutes(2)).until(() -> first.producer().snapshotRowsRead("public.users") >= rows / 4 || first.failure() != null);
+                await().atMost(Duration.ofMinutes(2)).until(() -> first.producer().snapshotRowsRead("public.users") >= rows / 2 || first.failure() != null);
                 assertThat(first.failure()).isNull();
                 assertThat(first.producer().snapshotDone()).as("stopped mid-snapshot").isFalse();
                 readBeforeStop = first.producer().snapshotRowsRead("public.users");
@@ -70,8 +70,9 @@ class RestartIT {
             assertThat(DemoData.count(c, "users_v2")).isEqualTo(DemoData.count(c, "users"));
         }
         long reads = TestPipelines.snapshotReads(infra, spec);
-        // A second full snapshot would read ~rows more; resuming re-reads at most the chunks in flight.
-        assertThat(reads).as("snapshot reads in Kafka over both runs").isGreaterThanOrEqualTo(rows - 1000).isLessThan(rows + 3L * chunk);
+        // A second full snapshot would read at least rows + rows/2. Resuming re-reads at most what was in flight when
+        // the first run stopped: one Debezium batch (max.batch.size 8192) sent but not yet acknowledged, plus chunks.
+        assertThat(reads).as("snapshot reads in Kafka over both runs").isGreaterThanOrEqualTo(rows - 1000).isLessThan(rows + 8192L + 3L * chunk);
     }
 
     static Connection connect(String db) {
