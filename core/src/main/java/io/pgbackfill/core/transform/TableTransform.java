@@ -28,6 +28,11 @@ public final class TableTransform {
         public String name() {
             return column.name();
         }
+
+        /** This column's raw value for a source row, on its own (rehearse profiles every column of a rejected row). */
+        public Object evaluate(Map<String, Object> row) throws RowRejected {
+            return eval(program, name -> Optional.of(CelNulls.toCel(row.get(name))), name());
+        }
     }
 
     /** A mapped row: SQL text per target column, the columns to leave unchanged, or excluded by the filter. */

@@ -15,6 +15,12 @@ public final class DemoData {
     static final String FIRST = "ARRAY['Ana','João','Zoë','Müller','李','Émilie','Олег','Priya','O''Brien','Sam 🙂']";
     static final String LAST = "ARRAY['Silva','Souza Lima','Ng','van der Berg','小龍','Kowalski','Nakamura','de la Cruz','Smith','Ødegaard']";
 
+    /** The demo transform written independently in SQL: first_name before the first space, the rest or NULL, lower(email). */
+    private static final String EXPECTED = "SELECT id, CASE WHEN position(' ' in name) = 0 THEN name ELSE split_part(name, ' ', 1) END AS first_name, "
+            + "CASE WHEN position(' ' in name) = 0 THEN NULL ELSE substr(name, position(' ' in name) + 1) END AS last_name, "
+            + "lower(email) AS email, created_at FROM users";
+    private static final String ACTUAL = "SELECT id, first_name, last_name, email, created_at FROM users_v2";
+
     private DemoData() {
     }
 
@@ -48,12 +54,8 @@ public final class DemoData {
      * both ways. Independent of the CEL spec on purpose: it checks the spec, too.
      */
     public static long oracleMismatches(Connection c) throws SQLException {
-        String expected = "SELECT id, CASE WHEN position(' ' in name) = 0 THEN name ELSE split_part(name, ' ', 1) END AS first_name, "
-                + "CASE WHEN position(' ' in name) = 0 THEN NULL ELSE substr(name, position(' ' in name) + 1) END AS last_name, "
-                + "lower(email) AS email, created_at FROM users";
-        String actual = "SELECT id, first_name, last_name, email, created_at FROM users_v2";
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT count(*) FROM ((" + expected + " EXCEPT " + actual + ") UNION ALL (" + actual + " EXCEPT " + expected + ")) d")) {
+                "SELECT count(*) FROM ((" + EXPECTED + " EXCEPT " + ACTUAL + ") UNION ALL (" + ACTUAL + " EXCEPT " + EXPECTED + ")) d")) {
             rs.next();
             return rs.getLong(1);
         }
@@ -61,13 +63,9 @@ public final class DemoData {
 
     /** The rows behind {@link #oracleMismatches}, for a failure message (at most 20). */
     public static java.util.List<String> oracleDiff(Connection c) throws SQLException {
-        String expected = "SELECT id, CASE WHEN position(' ' in name) = 0 THEN name ELSE split_part(name, ' ', 1) END AS first_name, "
-                + "CASE WHEN position(' ' in name) = 0 THEN NULL ELSE substr(name, position(' ' in name) + 1) END AS last_name, "
-                + "lower(email) AS email, created_at FROM users";
-        String actual = "SELECT id, first_name, last_name, email, created_at FROM users_v2";
         java.util.List<String> out = new java.util.ArrayList<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT 'expected' side, e.* FROM (" + expected + " EXCEPT " + actual + ") e UNION ALL SELECT 'target', a.* FROM (" + actual + " EXCEPT " + expected + ") a ORDER BY 2 LIMIT 20")) {
+                "SELECT 'expected' side, e.* FROM (" + EXPECTED + " EXCEPT " + ACTUAL + ") e UNION ALL SELECT 'target', a.* FROM (" + ACTUAL + " EXCEPT " + EXPECTED + ") a ORDER BY 2 LIMIT 20")) {
             while (rs.next()) {
                 out.add(rs.getString(1) + " " + rs.getString(2) + " " + rs.getString(3) + " " + rs.getString(4) + " " + rs.getString(5) + " " + rs.getString(6));
             }

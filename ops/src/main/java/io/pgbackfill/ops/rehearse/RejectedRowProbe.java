@@ -1,11 +1,9 @@
 package io.pgbackfill.ops.rehearse;
 
-import dev.cel.runtime.CelEvaluationException;
 import io.pgbackfill.core.transform.RowRejected;
 import io.pgbackfill.core.transform.TableTransform;
 import io.pgbackfill.core.transform.TargetValues;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Per-column detail for a row the transform rejected. {@link TableTransform#map} stops at the first
@@ -16,9 +14,6 @@ import java.util.Optional;
  * program and are left out.
  */
 final class RejectedRowProbe {
-    /** SQL NULL as the transform hands it to CEL (a Java null cannot be a CEL value). */
-    private static final Object CEL_NULL = com.google.protobuf.NullValue.NULL_VALUE;
-
     private RejectedRowProbe() {
     }
 
@@ -30,8 +25,8 @@ final class RejectedRowProbe {
             ColumnProfile p = profiles.get(c.name());
             Object value;
             try {
-                value = c.program().eval(name -> Optional.of(row.get(name) == null ? CEL_NULL : row.get(name)));
-            } catch (CelEvaluationException | RuntimeException e) {
+                value = c.evaluate(row);
+            } catch (RowRejected | RuntimeException e) {
                 p.misfit();
                 continue;
             }
