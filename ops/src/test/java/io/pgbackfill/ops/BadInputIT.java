@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.pgbackfill.core.Secret;
+import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.spec.ConnectionSpec;
 import io.pgbackfill.core.spec.KafkaSpec;
 import io.pgbackfill.core.spec.PipelineSpec;
@@ -24,6 +25,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -162,6 +164,70 @@ class BadInputIT {
                 """.formatted(url), "nokey.yaml");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> MigrationPlan.connect(s, "nokey.yaml"))
                 .isInstanceOf(SpecException.class).hasMessageContaining("nokey.yaml:4:13").hasMessageContaining("has no primary key");
+    }
+
+    @Test
+    void twoSourceRowsMappingToOneTargetKeyAreReportedAndNeitherIsLost() throws Exception {
+        String url = infra.jdbcUrl("dupkeys");
+        try (Connection c = infra.connect("dupkeys"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE codes (code text PRIMARY KEY, v text)");
+            st.execute("CREATE TABLE codes_v2 (code text PRIMARY KEY, v text)");
+            st.execute("INSERT INTO codes SELECT 'n' || g, 'neighbour ' || g FROM generate_series(1, 200) g");
+            st.execute("INSERT INTO codes VALUES ('A1', 'upper A1'), ('a1', 'lower a1')"); // meet in 'a1' in the snapshot
+        }
+        PipelineSpec s = SpecLoader.parse("""
+                name: dupkeys
+                source: {jdbcUrl: "%s", user: postgres}
+                kafka: {bootstrapServers: "%s", partitions: 2}
+                tables:
+                  - source: public.codes
+                    target: public.codes_v2
+                    columns: {code: lower(code), v: v}
+                """.formatted(url, infra.kafkaBootstrapServers()), "dupkeys.yaml");
+        s = s.withConnections(ConnectionSpec.of(url, infra.user(), Secret.of(infra.password(), "test")), null);
+        MigrationPlan plan = MigrationPlan.connect(s, "dupkeys.yaml");
+        assertThat(plan.tables().get(0).tracksSourceKey()).isTrue();
+        try (Pipeline p = new Pipeline(plan, Files.createTempDirectory("dup"), SinkConfig.from(s.sink()))) {
+            p.start();
+            await().atMost(Duration.ofMinutes(2)).until(() -> p.producer().snapshotDone() || p.failure() != null);
+            CatchUp.await(s, true, Duration.ofMinutes(1), () -> p.failure() == null);
+            try (Connection c = infra.connect("dupkeys"); Statement st = c.createStatement()) {
+                st.execute("INSERT INTO codes VALUES ('b2', 'lower b2')");
+                st.execute("INSERT INTO codes VALUES ('B2', 'upper B2')"); // streamed, later: B2 is the duplicate
+                st.execute("UPDATE codes SET v = 'lower b2, updated' WHERE code = 'b2'");
+                st.execute("UPDATE codes SET v = 'upper B2, updated' WHERE code = 'B2'"); // must not overwrite b2's row
+                st.execute("UPDATE codes SET v = 'neighbour, updated' WHERE code = 'n7'");
+            }
+            CatchUp.await(s, true, Duration.ofMinutes(1), () -> p.failure() == null);
+            try (Connection c = infra.connect("dupkeys"); Statement st = c.createStatement()) {
+                st.execute("DELETE FROM codes WHERE code = 'B2'"); // must not delete b2's row
+            }
+            CatchUp.await(s, true, Duration.ofMinutes(1), () -> p.failure() == null);
+            assertThat(p.failure()).isNull();
+        }
+        List<String> duplicates = new java.util.ArrayList<>();
+        new DeadLetterTopic(s).forEach(l -> {
+            assertThat(l.reason()).isEqualTo("duplicate target key");
+            assertThat(l.message()).contains("already holds");
+            duplicates.add(EventCodec.decodeRow(l.value()).sourceKey() + " " + l.message());
+        });
+        try (Connection c = infra.connect("dupkeys"); Statement st = c.createStatement()) {
+            ResultSet rs = st.executeQuery("SELECT count(*) FROM codes s JOIN codes_v2 t USING (code) WHERE s.v = t.v");
+            rs.next();
+            assertThat(rs.getLong(1)).as("every neighbour arrives unchanged, and b2").isEqualTo(201);
+            rs = st.executeQuery("SELECT v, _pgbackfill_source_key FROM codes_v2 WHERE code = 'a1'");
+            rs.next();
+            // the snapshot read both rows at one LSN: either may hold 'a1', the other is reported, never merged
+            String holder = rs.getString(2);
+            String other = holder.contains("A1") ? "{\"code\":\"a1\"}" : "{\"code\":\"A1\"}";
+            assertThat(rs.getString(1)).isEqualTo(holder.contains("A1") ? "upper A1" : "lower a1");
+            assertThat(duplicates).anyMatch(d -> d.startsWith(other + " ") && d.contains(holder + " already holds"));
+            assertThat(duplicates).anyMatch(d -> d.startsWith("{\"code\":\"B2\"} ") && d.contains("{\"code\":\"b2\"} already holds"));
+            assertThat(duplicates).allMatch(d -> d.startsWith(other + " ") || d.startsWith("{\"code\":\"B2\"} "));
+            rs = st.executeQuery("SELECT count(*) FROM codes_v2");
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(202);
+        }
     }
 
     /** Copies everything written to two streams. */

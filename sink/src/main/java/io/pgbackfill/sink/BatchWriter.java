@@ -2,6 +2,7 @@ package io.pgbackfill.sink;
 
 import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.event.RowChange;
+import io.pgbackfill.core.transform.RowRejected;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,6 +11,8 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,9 +27,13 @@ import java.util.Set;
 public final class BatchWriter {
     public static final String PROGRESS_TABLE = "pgbackfill.sink_progress";
 
-    /** A change the database refused, with its reason. */
-    public record Rejected(SinkBatch.Entry entry, String sqlState, String message) {
+    /**
+     * A change that was not written, and why: the database refused it ({@code DATABASE_REJECTED}, with its
+     * SQLSTATE), or its target key belongs to another source row ({@code DUPLICATE_TARGET_KEY}, no SQLSTATE).
+     */
+    public record Rejected(SinkBatch.Entry entry, RowRejected.Reason reason, String sqlState, String message) {
     }
+
 
     private final String pipeline;
     private final SinkConfig config;
@@ -44,7 +51,7 @@ public final class BatchWriter {
                     + "partition int NOT NULL, lsn bigint NOT NULL, snapshot_done boolean NOT NULL DEFAULT false, "
                     + "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (pipeline, target_table, partition))");
             for (TargetTable t : tables) {
-                st.execute(t.addLsnColumnSql());
+                st.execute(t.addSinkColumnsSql());
             }
         }
     }
@@ -56,20 +63,29 @@ public final class BatchWriter {
         try {
             for (Map.Entry<TargetTable, Map<String, SinkBatch.Entry>> e : batch.rows().entrySet()) {
                 TargetTable table = e.getKey();
-                List<SinkBatch.Entry> deletes = new ArrayList<>();
-                Map<Set<String>, List<SinkBatch.Entry>> upserts = new LinkedHashMap<>();
+                Map<Boolean, List<SinkBatch.Entry>> deletes = new LinkedHashMap<>();
+                List<SinkBatch.Entry> upserts = new ArrayList<>();
                 for (SinkBatch.Entry entry : e.getValue().values()) {
                     if (entry.change().isDelete()) {
-                        deletes.add(entry);
+                        deletes.computeIfAbsent(entry.change().sourceKey() != null, k -> new ArrayList<>()).add(entry);
                     } else {
-                        upserts.computeIfAbsent(entry.change().unchangedOrEmpty(), k -> new ArrayList<>()).add(entry);
+                        upserts.add(entry);
                     }
                 }
-                if (!deletes.isEmpty()) {
-                    isolate(c, deletes, rejected, part -> delete(c, table, part));
+                // Deletes first: a tracked delete frees its target key for another source row in this batch.
+                for (Map.Entry<Boolean, List<SinkBatch.Entry>> d : deletes.entrySet()) {
+                    isolate(c, d.getValue(), rejected, part -> delete(c, table, d.getKey(), part));
                 }
-                for (Map.Entry<Set<String>, List<SinkBatch.Entry>> u : upserts.entrySet()) {
-                    isolate(c, u.getValue(), rejected, part -> upsert(c, table, u.getKey(), part));
+                for (List<SinkBatch.Entry> round : rounds(upserts)) {
+                    Map<TargetTable.Shape, List<SinkBatch.Entry>> byShape = new LinkedHashMap<>();
+                    for (SinkBatch.Entry entry : round) {
+                        byShape.computeIfAbsent(new TargetTable.Shape(entry.change().unchangedOrEmpty(), entry.change().sourceKey() != null), k -> new ArrayList<>())
+                                .add(entry);
+                    }
+                    for (Map.Entry<TargetTable.Shape, List<SinkBatch.Entry>> u : byShape.entrySet()) {
+                        TargetTable.Shape shape = u.getKey();
+                        isolate(c, u.getValue(), rejected, part -> upsert(c, table, shape, part, rejected));
+                    }
                 }
             }
             writeProgress(c, batch);
@@ -83,6 +99,43 @@ public final class BatchWriter {
             }
             throw ex;
         }
+    }
+
+    /**
+     * Upserts in statements that each touch a target key once. Only tracked upserts from different source
+     * rows can share a target key in one batch (see {@link SinkBatch#keyOf}); the oldest goes first, each later
+     * one in a later statement, where it meets the holder and {@link #heldByAnotherSourceKey} reports it.
+     */
+    static List<List<SinkBatch.Entry>> rounds(List<SinkBatch.Entry> upserts) {
+        List<List<SinkBatch.Entry>> rounds = new ArrayList<>();
+        rounds.add(new ArrayList<>(upserts.size()));
+        Map<String, List<SinkBatch.Entry>> shared = null;
+        for (SinkBatch.Entry entry : upserts) {
+            if (entry.change().sourceKey() == null) {
+                rounds.get(0).add(entry);
+            } else {
+                shared = shared == null ? new HashMap<>() : shared;
+                shared.computeIfAbsent(SinkBatch.targetKeyOf(entry.change()), k -> new ArrayList<>(1)).add(entry);
+            }
+        }
+        if (shared != null) {
+            for (List<SinkBatch.Entry> sameKey : shared.values()) {
+                sameKey.sort(Comparator.comparingLong(x -> x.change().lsn()));
+                for (int i = 0; i < sameKey.size(); i++) {
+                    if (rounds.size() <= i) {
+                        rounds.add(new ArrayList<>());
+                    }
+                    rounds.get(i).add(sameKey.get(i));
+                }
+            }
+        }
+        return rounds;
+    }
+
+    static Rejected duplicate(SinkBatch.Entry entry, String holder) {
+        RowChange rc = entry.change();
+        return new Rejected(entry, RowRejected.Reason.DUPLICATE_TARGET_KEY, null, "source key " + rc.sourceKey() + " maps to target key "
+                + rc.key() + ", which source key " + holder + " already holds: two source rows would become one target row (fix the key expression)");
     }
 
     /** Applies a source TRUNCATE in its own transaction (only when configured to). */
@@ -113,7 +166,7 @@ public final class BatchWriter {
             }
             c.rollback(sp);
             if (entries.size() == 1) {
-                rejected.add(new Rejected(entries.get(0), e.getSQLState(), firstLine(e.getMessage())));
+                rejected.add(new Rejected(entries.get(0), RowRejected.Reason.DATABASE_REJECTED, e.getSQLState(), firstLine(e.getMessage())));
                 return;
             }
             int mid = entries.size() / 2;
@@ -136,36 +189,66 @@ public final class BatchWriter {
         return nl < 0 ? m : m.substring(0, nl);
     }
 
-    private void delete(Connection c, TargetTable table, List<SinkBatch.Entry> entries) throws SQLException {
+    private void delete(Connection c, TargetTable table, boolean tracked, List<SinkBatch.Entry> entries) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(table.deleteSql(tracked))) {
+            int p = bindKeys(c, ps, table, entries);
+            ps.setArray(p++, c.createArrayOf("bigint", entries.stream().map(e -> e.change().lsn()).toArray(Long[]::new)));
+            if (tracked) {
+                ps.setArray(p, sourceKeys(c, entries));
+            }
+            ps.executeUpdate();
+        }
+    }
+
+    /** Binds one text[] per key column from parameter 1; returns the next parameter index. */
+    private static int bindKeys(Connection c, PreparedStatement ps, TargetTable table, List<SinkBatch.Entry> entries) throws SQLException {
         List<Column> keys = table.keyColumns();
         String[][] cols = new String[keys.size()][entries.size()];
-        Long[] lsns = new Long[entries.size()];
         for (int i = 0; i < entries.size(); i++) {
             RowChange rc = entries.get(i).change();
             for (int k = 0; k < keys.size(); k++) {
                 cols[k][i] = rc.key().get(keys.get(k).name());
             }
-            lsns[i] = rc.lsn();
         }
-        try (PreparedStatement ps = c.prepareStatement(table.deleteSql())) {
-            int p = 1;
-            for (String[] col : cols) {
-                ps.setArray(p++, c.createArrayOf("text", col));
+        int p = 1;
+        for (String[] col : cols) {
+            ps.setArray(p++, c.createArrayOf("text", col));
+        }
+        return p;
+    }
+
+    private static Array sourceKeys(Connection c, List<SinkBatch.Entry> entries) throws SQLException {
+        return c.createArrayOf("text", entries.stream().map(e -> e.change().sourceKey()).toArray(String[]::new));
+    }
+
+    private void upsert(Connection c, TargetTable table, TargetTable.Shape shape, List<SinkBatch.Entry> entries, List<Rejected> rejected) throws SQLException {
+        int written = entries.size() >= config.copyThreshold()
+                ? upsertWithCopy(c, table, shape.unchanged(), shape.tracked(), entries)
+                : upsertWithArrays(c, table, shape.unchanged(), shape.tracked(), entries);
+        if (shape.tracked() && written < entries.size()) {
+            // Some rows did not apply: older versions (a replay), or target keys another source row holds.
+            rejected.addAll(heldByAnotherSourceKey(c, table, entries));
+        }
+    }
+
+    private static List<Rejected> heldByAnotherSourceKey(Connection c, TargetTable table, List<SinkBatch.Entry> entries) throws SQLException {
+        List<Rejected> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(table.heldByAnotherSourceKeySql())) {
+            ps.setArray(bindKeys(c, ps, table, entries), sourceKeys(c, entries));
+            try (var rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(duplicate(entries.get(rs.getInt(1) - 1), rs.getString(2)));
+                }
             }
-            ps.setArray(p, c.createArrayOf("bigint", lsns));
-            ps.executeUpdate();
         }
+        return out;
     }
 
-    private void upsert(Connection c, TargetTable table, Set<String> unchanged, List<SinkBatch.Entry> entries) throws SQLException {
-        if (entries.size() >= config.copyThreshold()) {
-            upsertWithCopy(c, table, unchanged, entries);
-        } else {
-            upsertWithArrays(c, table, unchanged, entries);
-        }
+    int upsertWithArrays(Connection c, TargetTable table, Set<String> unchanged, List<SinkBatch.Entry> entries) throws SQLException {
+        return upsertWithArrays(c, table, unchanged, false, entries);
     }
 
-    void upsertWithArrays(Connection c, TargetTable table, Set<String> unchanged, List<SinkBatch.Entry> entries) throws SQLException {
+    int upsertWithArrays(Connection c, TargetTable table, Set<String> unchanged, boolean tracked, List<SinkBatch.Entry> entries) throws SQLException {
         List<Column> columns = table.columns();
         String[][] cols = new String[columns.size()][entries.size()];
         Long[] lsns = new Long[entries.size()];
@@ -176,18 +259,25 @@ public final class BatchWriter {
             }
             lsns[i] = rc.lsn();
         }
-        try (PreparedStatement ps = c.prepareStatement(table.upsertFromArraysSql(unchanged))) {
+        try (PreparedStatement ps = c.prepareStatement(table.upsertFromArraysSql(unchanged, tracked))) {
             int p = 1;
             for (String[] col : cols) {
                 Array a = c.createArrayOf("text", col);
                 ps.setArray(p++, a);
             }
-            ps.setArray(p, c.createArrayOf("bigint", lsns));
-            ps.executeUpdate();
+            ps.setArray(p++, c.createArrayOf("bigint", lsns));
+            if (tracked) {
+                ps.setArray(p, sourceKeys(c, entries));
+            }
+            return ps.executeUpdate();
         }
     }
 
-    void upsertWithCopy(Connection c, TargetTable table, Set<String> unchanged, List<SinkBatch.Entry> entries) throws SQLException {
+    int upsertWithCopy(Connection c, TargetTable table, Set<String> unchanged, List<SinkBatch.Entry> entries) throws SQLException {
+        return upsertWithCopy(c, table, unchanged, false, entries);
+    }
+
+    int upsertWithCopy(Connection c, TargetTable table, Set<String> unchanged, boolean tracked, List<SinkBatch.Entry> entries) throws SQLException {
         // Create-if-missing on every call, in the same round trip as the TRUNCATE: this runs under a
         // savepoint, and when a bad row rolls the savepoint back, a CREATE made there is undone too, so
         // "created on this connection" cannot be remembered client-side. The TRUNCATE empties what an
@@ -203,11 +293,16 @@ public final class BatchWriter {
                 CopyText.append(sb, rc.values().get(col.name()));
                 sb.append('\t');
             }
-            sb.append(rc.lsn()).append('\n');
+            sb.append(rc.lsn());
+            if (tracked) {
+                sb.append('\t');
+                CopyText.append(sb, rc.sourceKey());
+            }
+            sb.append('\n');
         }
-        CopyText.copyIn(c, table.copySql(), sb);
+        CopyText.copyIn(c, table.copySql(tracked), sb);
         try (Statement st = c.createStatement()) {
-            st.executeUpdate(table.upsertFromStageSql(unchanged));
+            return st.executeUpdate(table.upsertFromStageSql(unchanged, tracked));
         }
     }
 

@@ -164,7 +164,7 @@ public final class RowSink implements AutoCloseable {
                     try {
                         rc = EventCodec.decodeRow(r.value());
                     } catch (IllegalArgumentException e) {
-                        sendDeadLetter(new SinkBatch.Entry(null, r.key(), r.value(), r.topic(), r.partition(), r.offset()), "malformed row change", e.getMessage());
+                        sendDeadLetter(new SinkBatch.Entry(null, r.key(), r.value(), r.topic(), r.partition(), r.offset()), "malformed row change", "MALFORMED", e.getMessage());
                         continue;
                     }
                     if (rc.isTruncate()) {
@@ -212,7 +212,8 @@ public final class RowSink implements AutoCloseable {
         long t0 = System.nanoTime();
         List<BatchWriter.Rejected> rejected = withRetry(() -> writer.write(connection, current));
         for (BatchWriter.Rejected r : rejected) {
-            sendDeadLetter(r.entry(), "rejected by the target database (SQLSTATE " + r.sqlState() + ")", r.message());
+            String reason = r.sqlState() == null ? r.reason().label() : r.reason().label() + " (SQLSTATE " + r.sqlState() + ")";
+            sendDeadLetter(r.entry(), reason, r.reason().name(), r.message());
         }
         dlq.flush();
         commitOffsets(current.offsets());
@@ -335,12 +336,12 @@ public final class RowSink implements AutoCloseable {
         }
     }
 
-    private void sendDeadLetter(SinkBatch.Entry e, String reason, String message) {
+    private void sendDeadLetter(SinkBatch.Entry e, String reason, String errorClass, String message) {
         String dlqTopic = dlqByTopic.get(e.topic());
         RecordHeaders h = new RecordHeaders();
         h.add("pgbackfill.stage", b("sink"));
         h.add("pgbackfill.error.reason", b(reason));
-        h.add("pgbackfill.error.class", b("DATABASE_REJECTED"));
+        h.add("pgbackfill.error.class", b(errorClass));
         h.add("pgbackfill.error.message", b(Redaction.redact(message == null ? "" : message, target.secret())));
         h.add("pgbackfill.source.topic", b(e.topic()));
         h.add("pgbackfill.source.partition", b(Integer.toString(e.partition())));

@@ -77,8 +77,16 @@ public final class SinkBatch {
      * The reduction key: each key column's name and value, length-prefixed. {@code Map.toString()} is not
      * enough: with two text key columns, {a="x, b=y", b="z"} and {a="x", b="y, b=z"} both print
      * {a=x, b=y, b=z}, and one of the two rows would be dropped as an "older version" of the other.
+     * A tracked change (see {@link TargetTable}) is also told apart by its source key: two source rows that
+     * meet in one target key are never merged, {@link BatchWriter} reports the second as a duplicate.
      */
     static String keyOf(RowChange rc) {
+        String target = targetKeyOf(rc);
+        return rc.sourceKey() == null ? target : rc.sourceKey().length() + ":" + rc.sourceKey() + target;
+    }
+
+    /** The target key alone, length-prefixed as in {@link #keyOf}. */
+    static String targetKeyOf(RowChange rc) {
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, String> c : rc.key().entrySet()) {
             sb.append(c.getKey().length()).append(':').append(c.getKey());

@@ -13,18 +13,27 @@ import java.util.stream.Collectors;
 /**
  * A target table and the SQL that writes it, built once. Every row carries its source LSN in
  * {@value #LSN_COLUMN} (added by the sink, dropped at cutover): an upsert or delete only applies when
- * its LSN is at least the row's, so a replayed older version never overwrites a newer one.
+ * its LSN is at least the row's, so a replayed older version never overwrites a newer one. Where the target
+ * key is computed from the source key (so two source rows may meet in one target key), each row also
+ * carries its source key in {@value #SOURCE_KEY_COLUMN}, and a row of another source key neither
+ * overwrites nor deletes it: the sink reports it as a duplicate target key instead ("tracked" writes).
  * All identifiers are validated and quoted; values are always bound, never spliced.
  */
 public final class TargetTable {
     public static final String LSN_COLUMN = "_pgbackfill_lsn";
+    public static final String SOURCE_KEY_COLUMN = "_pgbackfill_source_key";
     private static final String LSN = SqlIdentifier.of(LSN_COLUMN).quoted();
+    private static final String SRC = SqlIdentifier.of(SOURCE_KEY_COLUMN).quoted();
+
+    /** One shape of upsert: which columns stay as they are (unchanged TOAST), and whether source keys are tracked. */
+    record Shape(Set<String> unchanged, boolean tracked) {
+    }
 
     private final TableName name;
     private final List<Column> columns;
     private final List<Column> keyColumns;
-    private final Map<Set<String>, String> upsertFromArrays = new ConcurrentHashMap<>();
-    private final Map<Set<String>, String> upsertFromStage = new ConcurrentHashMap<>();
+    private final Map<Shape, String> upsertFromArrays = new ConcurrentHashMap<>();
+    private final Map<Shape, String> upsertFromStage = new ConcurrentHashMap<>();
 
     public TargetTable(TableName name, List<Column> columns, List<String> keyColumnNames) {
         this.name = name;
@@ -48,9 +57,9 @@ public final class TargetTable {
         return keyColumns;
     }
 
-    /** Adds the LSN column if missing: a catalog-only change, no rewrite, no long lock. */
-    public String addLsnColumnSql() {
-        return "ALTER TABLE " + name.quoted() + " ADD COLUMN IF NOT EXISTS " + LSN + " bigint";
+    /** Adds the LSN and source-key columns if missing: catalog-only changes, no rewrite, no long lock. */
+    public String addSinkColumnsSql() {
+        return "ALTER TABLE " + name.quoted() + " ADD COLUMN IF NOT EXISTS " + LSN + " bigint, ADD COLUMN IF NOT EXISTS " + SRC + " text";
     }
 
     /** Staging table for the COPY path: text columns + LSN, emptied at every commit. */
@@ -60,28 +69,43 @@ public final class TargetTable {
 
     public String createStageSql() {
         String cols = columns.stream().map(c -> q(c) + " text").collect(Collectors.joining(", "));
-        return "CREATE TEMP TABLE IF NOT EXISTS " + stageName() + " (" + cols + ", " + LSN + " bigint) ON COMMIT DELETE ROWS";
+        return "CREATE TEMP TABLE IF NOT EXISTS " + stageName() + " (" + cols + ", " + LSN + " bigint, " + SRC + " text) ON COMMIT DELETE ROWS";
     }
 
     public String copySql() {
+        return copySql(false);
+    }
+
+    /** COPY into the stage: the columns, the LSN, and the source key when tracked. */
+    public String copySql(boolean tracked) {
         return "COPY " + stageName() + " (" + columns.stream().map(TargetTable::q).collect(Collectors.joining(", ")) + ", " + LSN
-                + ") FROM STDIN (FORMAT text)";
+                + (tracked ? ", " + SRC : "") + ") FROM STDIN (FORMAT text)";
+    }
+
+    public String upsertFromArraysSql(Set<String> unchanged) {
+        return upsertFromArraysSql(unchanged, false);
     }
 
     /** INSERT … SELECT FROM unnest(text[]…) … ON CONFLICT DO UPDATE … WHERE lsn guard. One round trip per batch. */
-    public String upsertFromArraysSql(Set<String> unchanged) {
-        return upsertFromArrays.computeIfAbsent(Set.copyOf(unchanged), u -> {
+    public String upsertFromArraysSql(Set<String> unchanged, boolean tracked) {
+        return upsertFromArrays.computeIfAbsent(new Shape(Set.copyOf(unchanged), tracked), shape -> {
             String params = columns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
             String alias = columns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
-            return insertSelect("FROM unnest(" + params + ", ?::bigint[]) AS s(" + alias + ", " + LSN + ")", u);
+            return insertSelect("FROM unnest(" + params + ", ?::bigint[]" + (tracked ? ", ?::text[]" : "") + ") AS s(" + alias + ", " + LSN
+                    + (tracked ? ", " + SRC : "") + ")", shape);
         });
     }
 
     public String upsertFromStageSql(Set<String> unchanged) {
-        return upsertFromStage.computeIfAbsent(Set.copyOf(unchanged), u -> insertSelect("FROM " + stageName() + " s", u));
+        return upsertFromStageSql(unchanged, false);
     }
 
-    private String insertSelect(String from, Set<String> unchanged) {
+    public String upsertFromStageSql(Set<String> unchanged, boolean tracked) {
+        return upsertFromStage.computeIfAbsent(new Shape(Set.copyOf(unchanged), tracked), shape -> insertSelect("FROM " + stageName() + " s", shape));
+    }
+
+    private String insertSelect(String from, Shape shape) {
+        Set<String> unchanged = shape.unchanged();
         String target = columns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
         String select = columns.stream()
                 .map(c -> unchanged.contains(c.name()) ? currentValue(c) : "s." + q(c) + "::" + castType(c))
@@ -93,9 +117,27 @@ public final class TargetTable {
             }
         }
         sets.add(LSN + " = EXCLUDED." + LSN);
-        return "INSERT INTO " + name.quoted() + " AS t (" + target + ", " + LSN + ") SELECT " + select + ", s." + LSN + " " + from
+        String guard = "t." + LSN + " IS NULL OR t." + LSN + " <= EXCLUDED." + LSN;
+        if (shape.tracked()) {
+            sets.add(SRC + " = EXCLUDED." + SRC);
+            guard = "(" + guard + ") AND (t." + SRC + " IS NULL OR t." + SRC + " = EXCLUDED." + SRC + ")";
+        }
+        return "INSERT INTO " + name.quoted() + " AS t (" + target + ", " + LSN + (shape.tracked() ? ", " + SRC : "") + ") SELECT " + select
+                + ", s." + LSN + (shape.tracked() ? ", s." + SRC : "") + " " + from
                 + " ON CONFLICT (" + keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", ")) + ") DO UPDATE SET "
-                + String.join(", ", sets) + " WHERE t." + LSN + " IS NULL OR t." + LSN + " <= EXCLUDED." + LSN;
+                + String.join(", ", sets) + " WHERE " + guard;
+    }
+
+    /**
+     * After a tracked upsert: which of the given rows' target keys another source key holds (1-based
+     * positions in the arrays, with the holder). Parameters: one text[] per key column, then the source keys.
+     */
+    public String heldByAnotherSourceKeySql() {
+        String params = keyColumns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
+        String alias = keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
+        String match = keyColumns.stream().map(c -> "t." + q(c) + " = s." + q(c) + "::" + castType(c)).collect(Collectors.joining(" AND "));
+        return "SELECT s.ord, t." + SRC + " FROM unnest(" + params + ", ?::text[]) WITH ORDINALITY AS s(" + alias + ", " + SRC + ", ord) JOIN "
+                + name.quoted() + " t ON " + match + " WHERE t." + SRC + " <> s." + SRC;
     }
 
     /**
@@ -127,13 +169,18 @@ public final class TargetTable {
         };
     }
 
-    /** DELETE … USING unnest(key[], lsn[]) … WHERE lsn guard. */
     public String deleteSql() {
+        return deleteSql(false);
+    }
+
+    /** DELETE … USING unnest(key[], lsn[]) … WHERE lsn guard (and, tracked, only the row of the same source key). */
+    public String deleteSql(boolean tracked) {
         String params = keyColumns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
         String alias = keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
         String match = keyColumns.stream().map(c -> "t." + q(c) + " = d." + q(c) + "::" + castType(c)).collect(Collectors.joining(" AND "));
-        return "DELETE FROM " + name.quoted() + " AS t USING unnest(" + params + ", ?::bigint[]) AS d(" + alias + ", " + LSN + ") WHERE "
-                + match + " AND (t." + LSN + " IS NULL OR t." + LSN + " <= d." + LSN + ")";
+        return "DELETE FROM " + name.quoted() + " AS t USING unnest(" + params + ", ?::bigint[]" + (tracked ? ", ?::text[]" : "") + ") AS d(" + alias
+                + ", " + LSN + (tracked ? ", " + SRC : "") + ") WHERE " + match + " AND (t." + LSN + " IS NULL OR t." + LSN + " <= d." + LSN + ")"
+                + (tracked ? " AND (t." + SRC + " IS NULL OR t." + SRC + " = d." + SRC + ")" : "");
     }
 
     /** A source TRUNCATE at LSN x removes every row older than x; rows written after it stay. */

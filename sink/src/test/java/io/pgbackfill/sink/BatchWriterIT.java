@@ -208,4 +208,40 @@ class BatchWriterIT {
         // Rows written at or after the truncate's LSN came after it in the source and stay.
         assertThat(db.rows("SELECT id::text FROM events ORDER BY id")).containsExactly(List.of("3"), List.of("4"));
     }
+
+    /** A change of a table whose target key ({@code bucket = id / 10}) is computed from the source key. */
+    private static RowChange bucket(String op, long lsn, long sourceId, String v) {
+        String src = "{\"id\":" + sourceId + "}";
+        Map<String, String> key = Map.of("bucket", Long.toString(sourceId / 10));
+        return op.equals("d") ? RowChange.delete(lsn, key, src)
+                : RowChange.upsert(lsn, key, row("bucket", key.get("bucket"), "v", v), Set.of(), src);
+    }
+
+    @ParameterizedTest(name = "copyThreshold={0}")
+    @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
+    void aSecondSourceRowForOneTargetKeyIsReportedNeverMergedAndReplaysChangeNothing(int copyThreshold) throws Exception {
+        String name = "buckets_" + copyThreshold;
+        db.execute("CREATE TABLE " + name + " (bucket bigint PRIMARY KEY, v text)");
+        TargetTable t = db.prepare(name);
+        BatchWriter w = writer(copyThreshold);
+        // in one batch: 11 and 12 meet in bucket 1 (12 is later: reported), 20 is alone in bucket 2
+        List<BatchWriter.Rejected> first = write(w, t, bucket("u", 10, 11, "a"), bucket("u", 12, 12, "b"), bucket("u", 11, 20, "c"));
+        assertThat(first).extracting(r -> r.entry().change().sourceKey(), BatchWriter.Rejected::reason)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("{\"id\":12}", io.pgbackfill.core.transform.RowRejected.Reason.DUPLICATE_TARGET_KEY));
+        assertThat(first.get(0).message()).contains("{\"id\":11} already holds");
+        // in a later batch: 13 also wants bucket 1 and is reported; 12's delete must not remove 11's row;
+        // 11's own update still applies
+        List<BatchWriter.Rejected> second = write(w, t, bucket("u", 20, 13, "d"), bucket("d", 21, 12, null), bucket("u", 22, 11, "a2"));
+        assertThat(second).extracting(r -> r.entry().change().sourceKey()).containsExactly("{\"id\":13}");
+        // replaying both batches changes nothing and reports the same rows again
+        assertThat(write(w, t, bucket("u", 10, 11, "a"), bucket("u", 12, 12, "b"), bucket("u", 11, 20, "c"))).hasSize(1);
+        assertThat(write(w, t, bucket("u", 20, 13, "d"), bucket("d", 21, 12, null), bucket("u", 22, 11, "a2"))).hasSize(1);
+        assertThat(db.rows("SELECT bucket::text, v, _pgbackfill_source_key FROM " + name + " ORDER BY bucket"))
+                .containsExactly(List.of("1", "a2", "{\"id\":11}"), List.of("2", "c", "{\"id\":20}"));
+        // once 11 is deleted, bucket 1 is free: 12 comes back in (a DLQ replay would do this)
+        write(w, t, bucket("d", 30, 11, null));
+        assertThat(write(w, t, bucket("u", 31, 12, "b2"))).isEmpty();
+        assertThat(db.rows("SELECT bucket::text, v, _pgbackfill_source_key FROM " + name + " ORDER BY bucket"))
+                .containsExactly(List.of("1", "b2", "{\"id\":12}"), List.of("2", "c", "{\"id\":20}"));
+    }
 }

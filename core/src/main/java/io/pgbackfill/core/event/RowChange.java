@@ -14,6 +14,9 @@ import java.util.Set;
  * @param values    target columns (key included) as SQL text literals, null = SQL NULL; for u only
  * @param unchanged target columns to leave as they are in the target (they came from unchanged TOAST values)
  * @param snapshotDone on a watermark: whether the source snapshot of this table had finished
+ * @param sourceKey the source primary key (JSON) on u and d, only for tables whose target key is not the source
+ *                  key itself: two source rows could then map to one target key, and the sink refuses to let
+ *                  one overwrite or delete the other (see ARCHITECTURE.md, "duplicate target keys")
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RowChange(
@@ -22,7 +25,8 @@ public record RowChange(
         Map<String, String> key,
         Map<String, String> values,
         Set<String> unchanged,
-        Boolean snapshotDone) {
+        Boolean snapshotDone,
+        String sourceKey) {
 
     public static final String UPSERT = "u";
     public static final String DELETE = "d";
@@ -30,19 +34,27 @@ public record RowChange(
     public static final String WATERMARK = "w";
 
     public static RowChange upsert(long lsn, Map<String, String> key, Map<String, String> values, Set<String> unchanged) {
-        return new RowChange(UPSERT, lsn, key, values, unchanged == null || unchanged.isEmpty() ? null : unchanged, null);
+        return upsert(lsn, key, values, unchanged, null);
+    }
+
+    public static RowChange upsert(long lsn, Map<String, String> key, Map<String, String> values, Set<String> unchanged, String sourceKey) {
+        return new RowChange(UPSERT, lsn, key, values, unchanged == null || unchanged.isEmpty() ? null : unchanged, null, sourceKey);
     }
 
     public static RowChange delete(long lsn, Map<String, String> key) {
-        return new RowChange(DELETE, lsn, key, null, null, null);
+        return delete(lsn, key, null);
+    }
+
+    public static RowChange delete(long lsn, Map<String, String> key, String sourceKey) {
+        return new RowChange(DELETE, lsn, key, null, null, null, sourceKey);
     }
 
     public static RowChange watermark(long lsn, boolean snapshotDone) {
-        return new RowChange(WATERMARK, lsn, null, null, null, snapshotDone);
+        return new RowChange(WATERMARK, lsn, null, null, null, snapshotDone, null);
     }
 
     public static RowChange truncate(long lsn) {
-        return new RowChange(TRUNCATE, lsn, null, null, null, null);
+        return new RowChange(TRUNCATE, lsn, null, null, null, null, null);
     }
 
     public boolean isUpsert() {

@@ -194,7 +194,37 @@ public final class MigrationPlan {
             return null;
         }
         return new TableTransform(t.sourceName(), t.targetName(), columns, filter == null ? null : filter.program(),
-                filter == null ? Set.of() : filter.reads(), mapper, targetCols);
+                filter == null ? Set.of() : filter.reads(), mapper, targetCols, src == null || !keyIsSourceKey(columns, src));
+    }
+
+    /**
+     * True when distinct source keys can never meet in one target key: every target key column copies a
+     * distinct source key column (a bare name), together they cover the whole source key, and each copy keeps
+     * every distinct value distinct (same type; integer into integer; text or varchar into text or varchar,
+     * where a value too long is rejected, never cut). Otherwise the sink tracks each row's source key.
+     */
+    static boolean keyIsSourceKey(List<TableTransform.TargetColumn> columns, TableSchema src) {
+        Set<String> copied = new HashSet<>();
+        for (TableTransform.TargetColumn c : columns) {
+            if (!c.key()) {
+                continue;
+            }
+            String name = c.expression().trim();
+            Optional<Column> from = src.column(name);
+            if (!src.primaryKey().contains(name) || from.isEmpty() || !copied.add(name)
+                    || !keepsDistinct(from.get().type(), c.column().type())) {
+                return false;
+            }
+        }
+        return copied.size() == src.primaryKey().size();
+    }
+
+    private static boolean keepsDistinct(ColumnType from, ColumnType to) {
+        if (from.sql().equals(to.sql()) || (from.isInteger() && to.isInteger())) {
+            return true;
+        }
+        Set<ColumnType.Kind> unpadded = Set.of(ColumnType.Kind.TEXT, ColumnType.Kind.VARCHAR);
+        return unpadded.contains(from.kind()) && unpadded.contains(to.kind());
     }
 
     private record Compiled(CelRuntime.Program program, Set<String> reads, String resultType) {

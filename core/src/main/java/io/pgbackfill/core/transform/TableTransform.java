@@ -5,8 +5,10 @@ import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelVariableResolver;
 import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.event.ChangeEvent;
+import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.event.RowChange;
 import io.pgbackfill.core.sql.TableName;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -47,9 +49,10 @@ public final class TableTransform {
     private final Set<String> filterReads;
     private final RowMapper mapper;
     private final Map<String, Column> targetColumns;
+    private final boolean tracksSourceKey;
 
     TableTransform(TableName source, TableName target, List<TargetColumn> columns, CelRuntime.Program filter, Set<String> filterReads,
-                   RowMapper mapper, Map<String, Column> targetColumns) {
+                   RowMapper mapper, Map<String, Column> targetColumns, boolean tracksSourceKey) {
         this.source = source;
         this.target = target;
         this.columns = List.copyOf(columns);
@@ -58,6 +61,16 @@ public final class TableTransform {
         this.filterReads = filterReads;
         this.mapper = mapper;
         this.targetColumns = targetColumns;
+        this.tracksSourceKey = tracksSourceKey;
+    }
+
+    /**
+     * Whether two source rows could map to one target key (the key is computed, narrowed or padded): then
+     * every upsert and delete carries its source key, and the sink reports a second source row for a
+     * target key as a duplicate instead of letting it overwrite the first.
+     */
+    public boolean tracksSourceKey() {
+        return tracksSourceKey;
     }
 
     public TableName source() {
@@ -92,19 +105,20 @@ public final class TableTransform {
         if (e.isTruncate()) {
             return List.of(RowChange.truncate(e.lsn()));
         }
+        String sourceKey = tracksSourceKey ? new String(EventCodec.encodeKey(e.key()), StandardCharsets.UTF_8) : null;
         if (e.isDelete()) {
-            return List.of(RowChange.delete(e.lsn(), key(e.key())));
+            return List.of(RowChange.delete(e.lsn(), key(e.key()), sourceKey));
         }
         Mapped m = map(e.after(), e.unchanged() == null ? Set.of() : e.unchanged());
         if (!m.included()) {
             // A new or snapshot row that does not match never reached the target; an update may have.
-            return ChangeEvent.UPDATE.equals(e.op()) ? List.of(RowChange.delete(e.lsn(), key(e.after()))) : List.of();
+            return ChangeEvent.UPDATE.equals(e.op()) ? List.of(RowChange.delete(e.lsn(), key(e.after()), sourceKey)) : List.of();
         }
         Map<String, String> key = new LinkedHashMap<>();
         for (TargetColumn k : keyColumns) {
             key.put(k.name(), m.values().get(k.name()));
         }
-        return List.of(RowChange.upsert(e.lsn(), key, m.values(), m.unchanged()));
+        return List.of(RowChange.upsert(e.lsn(), key, m.values(), m.unchanged(), sourceKey));
     }
 
     /** Maps one source row (canonical values). Columns that read an unchanged TOAST value are left unchanged. */

@@ -109,7 +109,7 @@ public final class Cutover {
         return new Outcome(false, 0, log);
     }
 
-    /** old → old_SUFFIX, new → old, the LSN column dropped, serial defaults and sequences moved to the new table. */
+    /** old → old_SUFFIX, new → old, the sink's bookkeeping columns dropped, serial defaults and sequences moved to the new table. */
     private void swapTables(Connection c, List<String> log) throws SQLException {
         try (Statement st = c.createStatement()) {
             st.execute("SET LOCAL lock_timeout = " + spec.cutover().lockTimeoutMs());
@@ -119,7 +119,8 @@ public final class Cutover {
                 SqlIdentifier renamed = SqlIdentifier.of(src.table().name() + "_" + spec.cutover().oldSuffix());
                 List<String[]> serials = serialColumns(c, src);
                 st.execute("ALTER TABLE " + src.quoted() + " RENAME TO " + renamed.quoted());
-                st.execute("ALTER TABLE " + tgt.quoted() + " DROP COLUMN IF EXISTS " + SqlIdentifier.of(TargetTable.LSN_COLUMN).quoted());
+                st.execute("ALTER TABLE " + tgt.quoted() + " DROP COLUMN IF EXISTS " + SqlIdentifier.of(TargetTable.LSN_COLUMN).quoted()
+                        + ", DROP COLUMN IF EXISTS " + SqlIdentifier.of(TargetTable.SOURCE_KEY_COLUMN).quoted());
                 if (!tgt.schema().equals(src.schema())) {
                     st.execute("ALTER TABLE " + tgt.quoted() + " SET SCHEMA " + src.schema().quoted());
                 }

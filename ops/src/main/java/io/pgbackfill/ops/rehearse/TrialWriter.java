@@ -58,7 +58,7 @@ final class TrialWriter implements AutoCloseable {
         try (Statement st = c.createStatement()) {
             st.execute("CREATE TEMP TABLE " + temp.table().quoted() + " (LIKE " + transform.target().quoted()
                     + " INCLUDING ALL) ON COMMIT DROP");
-            st.execute(table.addLsnColumnSql());
+            st.execute(table.addSinkColumnsSql());
         }
     }
 
