@@ -94,7 +94,8 @@ class BadInputIT {
         System.setOut(tee);
         try {
             MigrationPlan plan = MigrationPlan.connect(s, "bad-input.yaml");
-            try (Pipeline p = new Pipeline(plan, Files.createTempDirectory("bad"), SinkConfig.from(s.sink()))) {
+            java.nio.file.Path state = Files.createTempDirectory("bad");
+            try (Pipeline p = new Pipeline(plan, state, SinkConfig.from(s.sink()))) {
                 p.start();
                 await().atMost(Duration.ofMinutes(2)).until(() -> p.producer().snapshotDone() || p.failure() != null);
                 CatchUp.await(s, true, Duration.ofMinutes(1), () -> p.failure() == null);
@@ -112,6 +113,14 @@ class BadInputIT {
                     System.err.println("expected failure: " + e.getMessage());
                 }
             }
+            // what an operator prints afterwards, with the password read from a file
+            java.nio.file.Path pw = Files.writeString(state.resolve("pw"), PASSWORD);
+            java.nio.file.Path file = Files.writeString(state.resolve("bad-input.yaml"),
+                    spec.replace("passwordEnv: BAD_INPUT_PW", "passwordFile: \"" + pw + "\""));
+            assertThat(CliRun.of("status", file.toString(), "--state-dir", state.toString()).output()).contains("things");
+            assertThat(CliRun.of("verify", file.toString()).output()).contains("things");
+            assertThat(CliRun.of("dlq", "show", file.toString()).output()).contains("numeric overflow");
+            assertThat(CliRun.of("preflight", file.toString().replace("bad-input", "missing")).exitCode()).isNotZero();
         } finally {
             System.setErr(original);
             System.setOut(originalOut);
