@@ -58,9 +58,20 @@ public final class BatchWriter {
 
     /** Writes and commits the batch; returns the rejected changes (already rolled back to their savepoints). */
     public List<Rejected> write(Connection c, SinkBatch batch) throws SQLException {
+        return write(c, batch, null);
+    }
+
+    /**
+     * Writes and commits the batch if {@code fence} (when given) still holds every partition it came from;
+     * throws {@link SinkFence.Fenced}, with nothing written, if another sink instance has claimed one.
+     */
+    public List<Rejected> write(Connection c, SinkBatch batch, SinkFence fence) throws SQLException {
         c.setAutoCommit(false);
         List<Rejected> rejected = new ArrayList<>();
         try {
+            if (fence != null) {
+                fence.check(c, batch.offsets().keySet());
+            }
             for (Map.Entry<TargetTable, Map<String, SinkBatch.Entry>> e : batch.rows().entrySet()) {
                 TargetTable table = e.getKey();
                 Map<Boolean, List<SinkBatch.Entry>> deletes = new LinkedHashMap<>();

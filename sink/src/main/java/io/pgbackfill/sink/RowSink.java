@@ -54,6 +54,8 @@ public final class RowSink implements AutoCloseable {
     private final AtomicLong rowsWritten = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
+    private final AtomicLong fenced = new AtomicLong();
+    private final SinkFence fence;
     private final AtomicLong lastBatchMillis = new AtomicLong();
     private final AtomicLong retries = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -70,6 +72,7 @@ public final class RowSink implements AutoCloseable {
         this.target = spec.targetOrSource();
         this.config = config;
         this.writer = new BatchWriter(spec.pipelineName(), config);
+        this.fence = new SinkFence(spec.pipelineName(), spec.sinkGroupId() + "-" + ProcessHandle.current().pid() + "-" + System.identityHashCode(this));
     }
 
     /** The target tables of a spec, from the target catalog (the sink needs nothing from the source). */
@@ -92,6 +95,7 @@ public final class RowSink implements AutoCloseable {
         connection = openTarget();
         List<TargetTable> tables = targetTables(spec, connection);
         BatchWriter.prepare(connection, tables);
+        SinkFence.prepare(connection);
         connection.setAutoCommit(false);
         List<String> topics = new ArrayList<>();
         for (int i = 0; i < spec.tables().size(); i++) {
@@ -109,10 +113,12 @@ public final class RowSink implements AutoCloseable {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                 flush(); // hand over nothing half-written: write what we hold and commit it before giving partitions away
+                fence.release(partitions);
             }
 
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                withRetry(() -> fence.claim(connection, partitions));
             }
 
             @Override
@@ -120,6 +126,7 @@ public final class RowSink implements AutoCloseable {
                 // We were thrown out of the group: another instance owns these partitions now and replays from the
                 // last commit. Writing what we hold could put an older version after its newer writes: drop it.
                 batch = new SinkBatch();
+                fence.release(partitions);
             }
         });
         running = true;
@@ -210,7 +217,22 @@ public final class RowSink implements AutoCloseable {
         SinkBatch current = batch;
         batch = new SinkBatch();
         long t0 = System.nanoTime();
-        List<BatchWriter.Rejected> rejected = withRetry(() -> writer.write(connection, current));
+        List<BatchWriter.Rejected> rejected;
+        try {
+            rejected = withRetry(() -> writer.write(connection, current, fence));
+        } catch (SinkFence.Fenced f) {
+            // Another instance owns some of these partitions now and writes them. Read the whole batch again from
+            // its start, so no offset past it is ever committed here; the group takes the fenced ones away soon.
+            LOG.warn("{}", f.getMessage());
+            current.firstOffsets().forEach((tp, first) -> {
+                if (consumer.assignment().contains(tp)) {
+                    consumer.seek(tp, first);
+                }
+            });
+            fenced.incrementAndGet();
+            sleep(config.retryBackoffMs());
+            return;
+        }
         for (BatchWriter.Rejected r : rejected) {
             String reason = r.sqlState() == null ? r.reason().label() : r.reason().label() + " (SQLSTATE " + r.sqlState() + ")";
             sendDeadLetter(r.entry(), reason, r.reason().name(), r.message());
@@ -364,6 +386,11 @@ public final class RowSink implements AutoCloseable {
 
     public long deadLetters() {
         return deadLetters.get();
+    }
+
+    /** Batches dropped because another instance had claimed their partitions (see {@link SinkFence}). */
+    public long fencedBatches() {
+        return fenced.get();
     }
 
     public long lastBatchMillis() {

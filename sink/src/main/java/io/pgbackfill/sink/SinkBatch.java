@@ -26,6 +26,7 @@ public final class SinkBatch {
     private final Map<TargetTable, Map<String, Entry>> rows = new LinkedHashMap<>();
     private final Map<TargetTable, Map<Integer, Watermark>> watermarks = new LinkedHashMap<>();
     private final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    private final Map<TopicPartition, Long> firstOffsets = new HashMap<>();
     private int size;
     private long firstAddedAtMs;
 
@@ -34,7 +35,9 @@ public final class SinkBatch {
         if (size == 0 && offsets.isEmpty()) {
             firstAddedAtMs = nowMs;
         }
-        offsets.put(new TopicPartition(e.topic(), e.partition()), new OffsetAndMetadata(e.offset() + 1));
+        TopicPartition tp = new TopicPartition(e.topic(), e.partition());
+        offsets.put(tp, new OffsetAndMetadata(e.offset() + 1));
+        firstOffsets.putIfAbsent(tp, e.offset());
         RowChange rc = e.change();
         if (rc.isWatermark()) {
             watermarks.computeIfAbsent(table, t -> new HashMap<>())
@@ -110,6 +113,11 @@ public final class SinkBatch {
 
     public Map<TopicPartition, OffsetAndMetadata> offsets() {
         return offsets;
+    }
+
+    /** Where this batch starts in each partition: to read it again if it is dropped. */
+    public Map<TopicPartition, Long> firstOffsets() {
+        return firstOffsets;
     }
 
     /** Distinct rows (after reduction). */

@@ -6,6 +6,8 @@ import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.core.sql.SqlIdentifier;
 import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.producer.SourceSetup;
+import io.pgbackfill.sink.BatchWriter;
+import io.pgbackfill.sink.SinkFence;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -86,11 +88,17 @@ public final class TeardownCommand implements Callable<Integer> {
             }
         }
         try (Connection c = s.targetOrSource().open(); Statement st = c.createStatement()) {
-            if (st.executeQuery("SELECT 1 FROM pg_class WHERE oid = to_regclass('pgbackfill.sink_progress')").next()) {
-                try (PreparedStatement d = c.prepareStatement("DELETE FROM pgbackfill.sink_progress WHERE pipeline = ?")) {
+            for (String[] table : List.of(new String[] {BatchWriter.PROGRESS_TABLE, "sink watermarks"}, new String[] {SinkFence.TABLE, "sink partition epochs"})) {
+                try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM pg_class WHERE oid = to_regclass(?)")) {
+                    exists.setString(1, table[0]);
+                    if (!exists.executeQuery().next()) {
+                        continue;
+                    }
+                }
+                try (PreparedStatement d = c.prepareStatement("DELETE FROM " + table[0] + " WHERE pipeline = ?")) {
                     d.setString(1, s.pipelineName());
                     if (d.executeUpdate() > 0) {
-                        removed.add("sink watermarks of " + s.pipelineName());
+                        removed.add(table[1] + " of " + s.pipelineName());
                     }
                 }
             }
