@@ -26,6 +26,7 @@ public final class StageMetrics {
     public static final String SOURCE_LAST_LSN = "pgbackfill.source.last.lsn";
     public static final String SINK_BATCHES = "pgbackfill.sink.batches";
     public static final String SINK_LAST_BATCH_DURATION = "pgbackfill.sink.last.batch.duration";
+    public static final String SINK_FENCED_BATCHES = "pgbackfill.sink.fenced.batches";
 
     private StageMetrics() {
     }
@@ -65,6 +66,8 @@ public final class StageMetrics {
                 .description("row changes the target rejected (or malformed), sent to the DLQ topics").register(registry);
         FunctionCounter.builder(SINK_BATCHES, sink, RowSink::batches)
                 .description("batches committed to the target").register(registry);
+        FunctionCounter.builder(SINK_FENCED_BATCHES, sink, RowSink::fencedBatches)
+                .description("batches dropped because another sink instance had claimed their partitions (a zombie kept out)").register(registry);
         TimeGauge.builder(SINK_LAST_BATCH_DURATION, sink, TimeUnit.MILLISECONDS, RowSink::lastBatchMillis)
                 .description("latency of the last batch: database write, dead letters, offset commit").register(registry);
     }
