@@ -29,6 +29,24 @@ final class StructConverter {
     static final String UNAVAILABLE = "__debezium_unavailable_value";
     private static final byte[] UNAVAILABLE_BYTES = UNAVAILABLE.getBytes(StandardCharsets.UTF_8);
 
+    /**
+     * Debezium's encodings of PostgreSQL's infinite timestamps and dates, from the snapshot and from streaming alike
+     * (its PostgresValueConverter): pgjdbc's {@code PGStatement.DATE_POSITIVE_INFINITY} / {@code DATE_NEGATIVE_INFINITY}
+     * taken as microseconds for timestamp (years 294247 and -290308: read as timestamps they are wrong values, the
+     * first even one PostgreSQL accepts), Long.MAX/MIN for nanosecond timestamps. date differs by path: streaming
+     * gives two days of year -5877611; the snapshot gives {@code (int)} of the epoch day of that pgjdbc constant as a
+     * {@code java.sql.Date} in the JVM's time zone, which is one of two days (UTC-12 to UTC+14) in years -1701532
+     * and -1711471. None of these dates exists in PostgreSQL (its dates start in 4713 BC). timestamptz comes as text.
+     */
+    static final long INFINITY_MICROS = 9223372036825200000L;
+    static final long NEGATIVE_INFINITY_MICROS = -9223372036832400000L;
+    private static final Set<Integer> INFINITY_DAYS = Set.of(
+            -2147472692,                // streaming: -5877611-06-21
+            -622191234, -622191233);    // snapshot: -1701532-04-05 or -04-06, by the JVM's time zone
+    private static final Set<Integer> NEGATIVE_INFINITY_DAYS = Set.of(
+            -2147472691,                // streaming: -5877611-06-22
+            -625821272, -625821271);    // snapshot: -1711471-07-22, -07-23
+
     private interface ValueReader {
         Object read(Object v);
     }
@@ -117,19 +135,40 @@ final class StructConverter {
         return new RowReader(fields.toArray(new Field[0]), readers);
     }
 
+    static String timestamp(long micros) {
+        if (micros == INFINITY_MICROS) {
+            return CanonicalValues.INFINITY;
+        }
+        if (micros == NEGATIVE_INFINITY_MICROS) {
+            return CanonicalValues.NEGATIVE_INFINITY;
+        }
+        return CanonicalValues.timestampFromMicros(micros);
+    }
+
+    static String date(int epochDay) {
+        if (INFINITY_DAYS.contains(epochDay)) {
+            return CanonicalValues.INFINITY;
+        }
+        if (NEGATIVE_INFINITY_DAYS.contains(epochDay)) {
+            return CanonicalValues.NEGATIVE_INFINITY;
+        }
+        return CanonicalValues.date(LocalDate.ofEpochDay(epochDay));
+    }
+
     private static ValueReader valueReaderFor(Schema s) {
         String name = s.name() == null ? "" : s.name();
         switch (name) {
             case "io.debezium.time.ZonedTimestamp":
                 return v -> CanonicalValues.timestamptz((String) v);
             case "io.debezium.time.MicroTimestamp":
-                return v -> CanonicalValues.timestampFromMicros((Long) v);
+                return v -> timestamp((Long) v);
             case "io.debezium.time.Timestamp":
-                return v -> CanonicalValues.timestampFromMicros((Long) v * 1000L);
+                return v -> timestamp((Long) v * 1000L);
             case "io.debezium.time.NanoTimestamp":
-                return v -> CanonicalValues.timestampFromMicros((Long) v / 1000L);
+                return v -> (Long) v == Long.MAX_VALUE ? CanonicalValues.INFINITY
+                        : (Long) v == Long.MIN_VALUE ? CanonicalValues.NEGATIVE_INFINITY : timestamp((Long) v / 1000L);
             case "io.debezium.time.Date":
-                return v -> CanonicalValues.date(LocalDate.ofEpochDay((Integer) v));
+                return v -> date((Integer) v);
             case "io.debezium.time.MicroTime":
                 return v -> CanonicalValues.time(LocalTime.ofNanoOfDay((Long) v * 1000L));
             case "io.debezium.time.Time":

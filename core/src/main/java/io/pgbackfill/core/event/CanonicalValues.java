@@ -26,7 +26,8 @@ import java.util.List;
  * <ul>
  *   <li>integers: Long; real/double: Double, or the strings NaN, Infinity, -Infinity</li>
  *   <li>numeric: String, plain notation; boolean: Boolean</li>
- *   <li>date: yyyy-MM-dd; timestamp: yyyy-MM-ddTHH:mm:ss.SSSSSS; timestamptz: the same in UTC with Z</li>
+ *   <li>date: yyyy-MM-dd; timestamp: yyyy-MM-ddTHH:mm:ss.SSSSSS; timestamptz: the same in UTC with Z;
+ *       PostgreSQL's infinite dates and timestamps: its own text, {@code infinity} and {@code -infinity}</li>
  *   <li>bytea: \x + hex (PostgreSQL's text form); arrays: List; everything else: its text</li>
  * </ul>
  */
@@ -35,6 +36,10 @@ public final class CanonicalValues {
             .appendPattern("uuuu-MM-dd'T'HH:mm:ss").appendFraction(ChronoField.MICRO_OF_SECOND, 6, 6, true).toFormatter();
     private static final DateTimeFormatter TIME = new DateTimeFormatterBuilder()
             .appendPattern("HH:mm:ss").appendFraction(ChronoField.MICRO_OF_SECOND, 6, 6, true).toFormatter();
+
+    /** The canonical form of an infinite date, timestamp or timestamptz (PostgreSQL's text, which it reads back). */
+    public static final String INFINITY = "infinity";
+    public static final String NEGATIVE_INFINITY = "-infinity";
 
     private CanonicalValues() {
     }
@@ -89,7 +94,14 @@ public final class CanonicalValues {
         return sb.append('Z').toString();
     }
 
+    /** pgjdbc reads {@code infinity} and {@code -infinity} as {@link LocalDateTime#MAX} and {@link LocalDateTime#MIN}. */
     public static String timestamp(LocalDateTime t) {
+        if (t.equals(LocalDateTime.MAX)) {
+            return INFINITY;
+        }
+        if (t.equals(LocalDateTime.MIN)) {
+            return NEGATIVE_INFINITY;
+        }
         return LOCAL_TS.format(t);
     }
 
@@ -97,7 +109,14 @@ public final class CanonicalValues {
         return timestamp(LocalDateTime.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), (int) (Math.floorMod(micros, 1_000_000L) * 1000L), ZoneOffset.UTC));
     }
 
+    /** pgjdbc reads {@code infinity} and {@code -infinity} as {@link LocalDate#MAX} and {@link LocalDate#MIN}. */
     public static String date(LocalDate d) {
+        if (d.equals(LocalDate.MAX)) {
+            return INFINITY;
+        }
+        if (d.equals(LocalDate.MIN)) {
+            return NEGATIVE_INFINITY;
+        }
         return d.toString();
     }
 
@@ -166,7 +185,8 @@ public final class CanonicalValues {
                     yield null;
                 }
                 try {
-                    yield timestamptz(rs.getObject(i, OffsetDateTime.class).toInstant());
+                    OffsetDateTime t = rs.getObject(i, OffsetDateTime.class);
+                    yield t.equals(OffsetDateTime.MAX) ? INFINITY : t.equals(OffsetDateTime.MIN) ? NEGATIVE_INFINITY : timestamptz(t.toInstant());
                 } catch (SQLException | RuntimeException e) {
                     yield s;
                 }

@@ -114,6 +114,15 @@ public final class TableTransform {
             // A new or snapshot row that does not match never reached the target; an update may have.
             return ChangeEvent.UPDATE.equals(e.op()) ? List.of(RowChange.delete(e.lsn(), key(e.after()), sourceKey)) : List.of();
         }
+        if (!m.unchanged().isEmpty() && !ChangeEvent.UPDATE.equals(e.op())) {
+            // Only an update of a row the target already holds can leave a column as it is. A new row with an
+            // unchanged TOAST value is the new key of a primary-key change (Debezium: delete of the old key, create
+            // of the new one, without the values it did not send): written, it would get NULL there.
+            String c = m.unchanged().iterator().next();
+            throw new RowRejected(RowRejected.Reason.TOAST_UNAVAILABLE, c, "new row (a primary-key change?) without the unchanged TOAST value "
+                    + "for column " + c + ": the source sends it only with REPLICA IDENTITY FULL on " + source
+                    + "; set that, then rewrite the value on the source (UPDATE … SET col = col || '') to send the row again");
+        }
         Map<String, String> key = new LinkedHashMap<>();
         for (TargetColumn k : keyColumns) {
             key.put(k.name(), m.values().get(k.name()));

@@ -114,6 +114,23 @@ class TableTransformTest {
     }
 
     @Test
+    void aNewKeyWithoutItsUnchangedToastValueIsRejectedNotWrittenWithNull() throws Exception {
+        TableTransform t = plan(DEMO.replace("      currency: \"'BRL'\"\n", "      currency: \"'BRL'\"\n      bio: upper(bio)\n")).tables().get(0);
+        Map<String, Object> after = row("id", 5000L, "name", "A B");
+        after.remove("bio");
+        // UPDATE users SET id = 5000 WHERE id = 7: Debezium sends a delete of 7 and a create of 5000 without bio
+        ChangeEvent moved = new ChangeEvent("c", "public.users", 100, 0, false, Map.of("id", 5000L), after, Set.of("bio"), null);
+        assertThatThrownBy(() -> t.apply(moved)).isInstanceOfSatisfying(RowRejected.class, r -> {
+            assertThat(r.reason()).isEqualTo(RowRejected.Reason.TOAST_UNAVAILABLE);
+            assertThat(r.column()).isEqualTo("bio");
+            assertThat(r.getMessage()).contains("REPLICA IDENTITY FULL on public.users");
+        });
+        // a spec that does not read the unchanged column writes the new key as usual
+        TableTransform noBio = plan(DEMO).tables().get(0);
+        assertThat(noBio.apply(moved)).singleElement().satisfies(rc -> assertThat(rc.values()).containsEntry("id", "5000").containsEntry("first_name", "A"));
+    }
+
+    @Test
     void filterDeletesRowsThatStopMatchingAndDeletesUseTheKeyOnly() throws Exception {
         TableTransform t = plan(DEMO + "    filter: email != null && email.endsWith('.com')\n").tables().get(0);
         ChangeEvent upd = new ChangeEvent("u", "public.users", 5, 0, false, row("id", 9L), row("id", 9L, "email", "a@b.org"), null, null);
