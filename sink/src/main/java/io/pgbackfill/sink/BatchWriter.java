@@ -236,10 +236,35 @@ public final class BatchWriter {
         int written = entries.size() >= config.copyThreshold()
                 ? upsertWithCopy(c, table, shape.unchanged(), shape.tracked(), entries)
                 : upsertWithArrays(c, table, shape.unchanged(), shape.tracked(), entries);
-        if (shape.tracked() && written < entries.size()) {
+        if (written < entries.size() && !shape.unchanged().isEmpty()) {
+            // Some rows did not apply: older versions (a replay), or rows the target does not have at all.
+            rejected.addAll(missingRows(c, table, shape, entries));
+        }
+        if (written < entries.size() && shape.tracked()) {
             // Some rows did not apply: older versions (a replay), or target keys another source row holds.
             rejected.addAll(heldByAnotherSourceKey(c, table, entries));
         }
+    }
+
+    /**
+     * Changes without some (unchanged TOAST) columns for rows the target does not hold: the row started to match the
+     * filter, or its earlier version is in the DLQ. Written, they would get NULL in those columns; they go to the DLQ.
+     */
+    private static List<Rejected> missingRows(Connection c, TargetTable table, TargetTable.Shape shape, List<SinkBatch.Entry> entries) throws SQLException {
+        List<Rejected> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(table.missingKeysSql())) {
+            bindKeys(c, ps, table, entries);
+            try (var rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    SinkBatch.Entry e = entries.get(rs.getInt(1) - 1);
+                    out.add(new Rejected(e, RowRejected.Reason.TOAST_UNAVAILABLE, null, "the target has no row " + e.change().key()
+                            + " to update, and the change did not carry " + shape.unchanged() + " (unchanged TOAST values). If the source row"
+                            + " was deleted after this change, this is a replay and nothing is missing; otherwise set REPLICA IDENTITY FULL on"
+                            + " the source table and rewrite the value there (UPDATE … SET col = col || '') to send the whole row"));
+                }
+            }
+        }
+        return out;
     }
 
     private static List<Rejected> heldByAnotherSourceKey(Connection c, TargetTable table, List<SinkBatch.Entry> entries) throws SQLException {

@@ -105,14 +105,14 @@ public final class TargetTable {
     }
 
     private String insertSelect(String from, Shape shape) {
-        Set<String> unchanged = shape.unchanged();
+        if (!shape.unchanged().isEmpty()) {
+            return updateFrom(from, shape);
+        }
         String target = columns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
-        String select = columns.stream()
-                .map(c -> unchanged.contains(c.name()) ? currentValue(c) : "s." + q(c) + "::" + castType(c))
-                .collect(Collectors.joining(", "));
+        String select = columns.stream().map(c -> "s." + q(c) + "::" + castType(c)).collect(Collectors.joining(", "));
         List<String> sets = new ArrayList<>();
         for (Column c : columns) {
-            if (!keyColumns.contains(c) && !unchanged.contains(c.name())) {
+            if (!keyColumns.contains(c)) {
                 sets.add(q(c) + " = EXCLUDED." + q(c));
             }
         }
@@ -129,26 +129,46 @@ public final class TargetTable {
     }
 
     /**
+     * A change without some (unchanged TOAST) columns can only update a row the target holds: an UPDATE, never an
+     * insert, so a row the target does not have is not written with NULL there (see {@link #missingKeysSql()}).
+     */
+    private String updateFrom(String from, Shape shape) {
+        List<String> sets = new ArrayList<>();
+        for (Column c : columns) {
+            if (!keyColumns.contains(c) && !shape.unchanged().contains(c.name())) {
+                sets.add(q(c) + " = s." + q(c) + "::" + castType(c));
+            }
+        }
+        sets.add(LSN + " = s." + LSN);
+        String guard = "(t." + LSN + " IS NULL OR t." + LSN + " <= s." + LSN + ")";
+        if (shape.tracked()) {
+            sets.add(SRC + " = s." + SRC);
+            guard += " AND (t." + SRC + " IS NULL OR t." + SRC + " = s." + SRC + ")";
+        }
+        return "UPDATE " + name.quoted() + " AS t SET " + String.join(", ", sets) + " " + from + " WHERE " + keyMatch("t", "s") + " AND " + guard;
+    }
+
+    /** Which of the given keys (one text[] per key column) the target does not hold: 1-based positions. */
+    public String missingKeysSql() {
+        String params = keyColumns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
+        String alias = keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
+        return "SELECT s.ord FROM unnest(" + params + ") WITH ORDINALITY AS s(" + alias + ", ord) WHERE NOT EXISTS (SELECT 1 FROM "
+                + name.quoted() + " t WHERE " + keyMatch("t", "s") + ")";
+    }
+
+    /**
      * After a tracked upsert: which of the given rows' target keys another source key holds (1-based
      * positions in the arrays, with the holder). Parameters: one text[] per key column, then the source keys.
      */
     public String heldByAnotherSourceKeySql() {
         String params = keyColumns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
         String alias = keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
-        String match = keyColumns.stream().map(c -> "t." + q(c) + " = s." + q(c) + "::" + castType(c)).collect(Collectors.joining(" AND "));
         return "SELECT s.ord, t." + SRC + " FROM unnest(" + params + ", ?::text[]) WITH ORDINALITY AS s(" + alias + ", " + SRC + ", ord) JOIN "
-                + name.quoted() + " t ON " + match + " WHERE t." + SRC + " <> s." + SRC;
+                + name.quoted() + " t ON " + keyMatch("t", "s") + " WHERE t." + SRC + " <> s." + SRC;
     }
 
-    /**
-     * The value an unchanged (TOAST) column proposes for the INSERT: the target's current one. PostgreSQL
-     * checks NOT NULL and CHECK constraints on the proposed row before it looks for a conflict, so a NULL
-     * here would reject the update of every row whose unchanged column is NOT NULL. The SET list leaves
-     * the column alone either way; when the row is missing the value is NULL, as before.
-     */
-    private String currentValue(Column c) {
-        String match = keyColumns.stream().map(k -> "x." + q(k) + " = s." + q(k) + "::" + castType(k)).collect(Collectors.joining(" AND "));
-        return "(SELECT x." + q(c) + " FROM " + name.quoted() + " x WHERE " + match + ")";
+    private String keyMatch(String table, String values) {
+        return keyColumns.stream().map(k -> table + "." + q(k) + " = " + values + "." + q(k) + "::" + castType(k)).collect(Collectors.joining(" AND "));
     }
 
     /**
@@ -177,9 +197,8 @@ public final class TargetTable {
     public String deleteSql(boolean tracked) {
         String params = keyColumns.stream().map(c -> "?::text[]").collect(Collectors.joining(", "));
         String alias = keyColumns.stream().map(TargetTable::q).collect(Collectors.joining(", "));
-        String match = keyColumns.stream().map(c -> "t." + q(c) + " = d." + q(c) + "::" + castType(c)).collect(Collectors.joining(" AND "));
         return "DELETE FROM " + name.quoted() + " AS t USING unnest(" + params + ", ?::bigint[]" + (tracked ? ", ?::text[]" : "") + ") AS d(" + alias
-                + ", " + LSN + (tracked ? ", " + SRC : "") + ") WHERE " + match + " AND (t." + LSN + " IS NULL OR t." + LSN + " <= d." + LSN + ")"
+                + ", " + LSN + (tracked ? ", " + SRC : "") + ") WHERE " + keyMatch("t", "d") + " AND (t." + LSN + " IS NULL OR t." + LSN + " <= d." + LSN + ")"
                 + (tracked ? " AND (t." + SRC + " IS NULL OR t." + SRC + " = d." + SRC + ")" : "");
     }
 

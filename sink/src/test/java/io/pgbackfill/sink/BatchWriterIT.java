@@ -107,6 +107,30 @@ class BatchWriterIT {
 
     @ParameterizedTest(name = "copyThreshold={0}")
     @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
+    void aChangeWithoutItsToastValueForARowTheTargetLacksGoesToTheDeadLetterTopicNotInWithNull(int copyThreshold) throws Exception {
+        String name = "docs_missing_" + copyThreshold;
+        db.execute("CREATE TABLE " + name + " (id bigint PRIMARY KEY, title text, bio text)"); // NULL allowed: nothing would stop it
+        TargetTable t = db.prepare(name);
+        BatchWriter w = writer(copyThreshold);
+        write(w, t, upsert(10, row("id", "1", "title", "held", "bio", "kept")));
+
+        List<BatchWriter.Rejected> rejected = write(w, t,
+                upsert(20, row("id", "1", "title", "held, updated", "bio", null), "bio"),
+                upsert(21, row("id", "2", "title", "never seen", "bio", null), "bio"), // e.g. it just started to match the filter
+                upsert(22, row("id", "3", "title", "whole", "bio", "b3")));
+
+        assertThat(rejected).extracting(r -> r.entry().change().key().get("id"), BatchWriter.Rejected::reason)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("2", io.pgbackfill.core.transform.RowRejected.Reason.TOAST_UNAVAILABLE));
+        assertThat(rejected.get(0).message()).contains("REPLICA IDENTITY FULL");
+        assertThat(db.rows("SELECT id::text, title, bio FROM " + name + " ORDER BY id"))
+                .containsExactly(List.of("1", "held, updated", "kept"), List.of("3", "whole", "b3"));
+        // a replayed older change of a held row is not reported: it is just older
+        assertThat(write(w, t, upsert(15, row("id", "1", "title", "older", "bio", null), "bio"))).isEmpty();
+        assertThat(db.value("SELECT title FROM " + name + " WHERE id = 1")).isEqualTo("held, updated");
+    }
+
+    @ParameterizedTest(name = "copyThreshold={0}")
+    @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
     void unchangedToastColumnTakesTheValueOfAnInsertInTheSameBatch(int copyThreshold) throws Exception {
         String name = docsTable(copyThreshold, "merged");
         TargetTable t = db.prepare(name);
