@@ -67,6 +67,7 @@ public final class ChangeEventProducer implements AutoCloseable {
     private final java.util.Set<String> snapshotRetries = ConcurrentHashMap.newKeySet();
     static final String RETRY_FILE = "snapshot-retry.txt";
     private final StructConverter converter = new StructConverter();
+    private final LastEventSummary lastEventSummary = new LastEventSummary();
     private final String heartbeatTable = SourceSetup.SCHEMA + "." + SourceSetup.HEARTBEAT_TABLE;
     private final String signalTable;
     private KafkaProducer<byte[], byte[]> kafka;
@@ -268,6 +269,7 @@ public final class ChangeEventProducer implements AutoCloseable {
 
     private void handleBatch(List<RecordChangeEvent<SourceRecord>> records, DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
             throws InterruptedException {
+        lastEventSummary.makeCheap(engine);
         AtomicReference<Exception> sendError = new AtomicReference<>();
         org.apache.kafka.clients.producer.Callback onSent = (md, ex) -> {
             if (ex != null) {

@@ -5,9 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.ObjectWriter;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Map;
 
 /**
@@ -22,27 +20,21 @@ public final class EventCodec {
             .enable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS)
             .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
     private static final ObjectReader CHANGE_READER = MAPPER.readerFor(ChangeEvent.class);
-    private static final ObjectWriter CHANGE_WRITER = MAPPER.writerFor(ChangeEvent.class);
     private static final ObjectReader ROW_READER = MAPPER.readerFor(RowChange.class);
-    private static final ObjectWriter ROW_WRITER = MAPPER.writerFor(RowChange.class);
     private static final ObjectReader MAP_READER = MAPPER.readerFor(Map.class);
-    private static final ObjectWriter MAP_WRITER = MAPPER.writerFor(Map.class);
+
+    private static final StreamingJson STREAMING = new StreamingJson(MAPPER.getFactory(), MAPPER.readerFor(Object.class));
 
     private EventCodec() {
     }
 
-    private static final ThreadLocal<com.fasterxml.jackson.core.util.ByteArrayBuilder> BUFFER =
-            ThreadLocal.withInitial(() -> new com.fasterxml.jackson.core.util.ByteArrayBuilder(4096));
-
     /**
      * Writes a change event with the streaming generator: this runs once per source event on the
      * producer's single thread, where data binding's per-call setup showed in profiles. Same JSON as
-     * {@link #CHANGE_WRITER} would write (nulls left out).
+     * data binding ({@code MAPPER.writerFor(ChangeEvent.class)}) would write (nulls left out).
      */
     public static byte[] encode(ChangeEvent e) {
-        com.fasterxml.jackson.core.util.ByteArrayBuilder buf = BUFFER.get();
-        buf.reset();
-        try (JsonGenerator g = MAPPER.getFactory().createGenerator(buf)) {
+        return STREAMING.write(g -> {
             g.writeStartObject();
             g.writeStringField("op", e.op());
             if (e.table() != null) {
@@ -60,25 +52,23 @@ public final class EventCodec {
                 writeMap(g, e.after());
             }
             if (e.unchanged() != null) {
-                g.writeArrayFieldStart("unchanged");
-                for (String u : e.unchanged()) {
-                    g.writeString(u);
-                }
-                g.writeEndArray();
+                g.writeFieldName("unchanged");
+                StreamingJson.writeStringSet(g, e.unchanged());
             }
             if (e.snapshotDone() != null) {
                 g.writeBooleanField("snapshotDone", e.snapshotDone());
             }
             g.writeEndObject();
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        return buf.toByteArray();
+        });
     }
 
-    private static void writeMap(JsonGenerator g, Map<String, Object> m) throws IOException {
+    /**
+     * The same bytes as {@code MAPPER.writerFor(Map.class)} (keys decide the Kafka partition, so they must not change):
+     * common value types directly, anything else through data binding.
+     */
+    private static void writeMap(JsonGenerator g, Map<String, ?> m) throws IOException {
         g.writeStartObject();
-        for (Map.Entry<String, Object> en : m.entrySet()) {
+        for (Map.Entry<String, ?> en : m.entrySet()) {
             g.writeFieldName(en.getKey());
             Object v = en.getValue();
             if (v == null) {
@@ -98,7 +88,16 @@ public final class EventCodec {
         g.writeEndObject();
     }
 
+    /** Decodes a change event: the streaming fast path, or data binding for anything not in the producer's form. */
     public static ChangeEvent decodeChange(byte[] bytes) {
+        try {
+            ChangeEvent e = STREAMING.readChange(bytes);
+            if (e != null) {
+                return e;
+            }
+        } catch (IOException | RuntimeException ex) {
+            // not well-formed: data binding below gives the verdict and its message
+        }
         try {
             return CHANGE_READER.readValue(bytes);
         } catch (IOException ex) {
@@ -106,15 +105,47 @@ public final class EventCodec {
         }
     }
 
+    /** Writes a row change with the streaming generator; the same JSON as data binding
+     * ({@code MAPPER.writerFor(RowChange.class)}) would write (nulls left out). */
     public static byte[] encode(RowChange r) {
-        try {
-            return ROW_WRITER.writeValueAsBytes(r);
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
+        return STREAMING.write(g -> {
+            g.writeStartObject();
+            if (r.op() != null) {
+                g.writeStringField("op", r.op());
+            }
+            g.writeNumberField("lsn", r.lsn());
+            if (r.key() != null) {
+                g.writeFieldName("key");
+                StreamingJson.writeStringMap(g, r.key());
+            }
+            if (r.values() != null) {
+                g.writeFieldName("values");
+                StreamingJson.writeStringMap(g, r.values());
+            }
+            if (r.unchanged() != null) {
+                g.writeFieldName("unchanged");
+                StreamingJson.writeStringSet(g, r.unchanged());
+            }
+            if (r.snapshotDone() != null) {
+                g.writeBooleanField("snapshotDone", r.snapshotDone());
+            }
+            if (r.sourceKey() != null) {
+                g.writeStringField("sourceKey", r.sourceKey());
+            }
+            g.writeEndObject();
+        });
     }
 
+    /** Decodes a row change: the streaming fast path, or data binding for anything not in the transformer's form. */
     public static RowChange decodeRow(byte[] bytes) {
+        try {
+            RowChange r = STREAMING.readRow(bytes);
+            if (r != null) {
+                return r;
+            }
+        } catch (IOException | RuntimeException ex) {
+            // not well-formed: data binding below gives the verdict and its message
+        }
         try {
             return ROW_READER.readValue(bytes);
         } catch (IOException ex) {
@@ -124,11 +155,7 @@ public final class EventCodec {
 
     /** Keys are JSON objects of the key columns, in key order: equal keys give equal bytes, so Kafka partitions agree. */
     public static byte[] encodeKey(Map<String, ?> key) {
-        try {
-            return MAP_WRITER.writeValueAsBytes(key);
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
+        return STREAMING.write(g -> writeMap(g, key));
     }
 
     @SuppressWarnings("unchecked")

@@ -50,6 +50,8 @@ public final class TableTransform {
     private final RowMapper mapper;
     private final Map<String, Column> targetColumns;
     private final boolean tracksSourceKey;
+    /** Per column: the source column when the expression is just that column's name, else null. */
+    private final String[] copiedFrom;
 
     TableTransform(TableName source, TableName target, List<TargetColumn> columns, CelRuntime.Program filter, Set<String> filterReads,
                    RowMapper mapper, Map<String, Column> targetColumns, boolean tracksSourceKey) {
@@ -62,6 +64,13 @@ public final class TableTransform {
         this.mapper = mapper;
         this.targetColumns = targetColumns;
         this.tracksSourceKey = tracksSourceKey;
+        this.copiedFrom = new String[this.columns.size()];
+        for (int i = 0; i < copiedFrom.length; i++) {
+            TargetColumn c = this.columns.get(i);
+            if (c.program() != null && c.reads().size() == 1 && c.reads().contains(c.expression().trim())) {
+                copiedFrom[i] = c.expression().trim();
+            }
+        }
     }
 
     /**
@@ -150,7 +159,8 @@ public final class TableTransform {
         }
         Map<String, Object> computed = new LinkedHashMap<>();
         Set<String> unchanged = null;
-        for (TargetColumn c : columns) {
+        for (int i = 0; i < columns.size(); i++) {
+            TargetColumn c = columns.get(i);
             if (c.program() == null) {
                 continue;
             }
@@ -170,7 +180,8 @@ public final class TableTransform {
                             + " is missing from the change event (dropped or renamed on the source?): fix the spec and replay");
                 }
             }
-            computed.put(c.name(), eval(c.program(), vars, c.name()));
+            Object copied = copiedFrom[i] == null ? null : plainValue(row.get(copiedFrom[i]));
+            computed.put(c.name(), copied != null ? copied : eval(c.program(), vars, c.name()));
         }
         if (mapper != null) {
             Map<String, Object> out;
@@ -203,6 +214,15 @@ public final class TableTransform {
             key.put(k.name(), TargetValues.convert(eval(k.program(), vars, k.name()), k.column()));
         }
         return key;
+    }
+
+    /**
+     * A copied column's value without running its program: for these types CEL returns an identifier's value
+     * as the resolver gave it, so the result is the same, minus an interpreter frame per column and row (copied
+     * columns are common: keys, timestamps). Null (SQL NULL, or a type CEL may adapt) sends the column through CEL.
+     */
+    private static Object plainValue(Object v) {
+        return v instanceof String || v instanceof Long || v instanceof Boolean || v instanceof Double ? v : null;
     }
 
     private static Object eval(CelRuntime.Program p, CelVariableResolver vars, String what) throws RowRejected {

@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
  * the transformer, named, and sent to the DLQ with its reason instead of failing a whole batch.
  */
 public final class TargetValues {
-    private static final Pattern DATE_LIKE = Pattern.compile("-?\\d{1,7}-\\d{1,2}-\\d{1,2}.*");
+    /** What a date or timestamp must look like before PostgreSQL parses it; {@link #dateLike} decides it, tests compare. */
+    static final Pattern DATE_LIKE = Pattern.compile("-?\\d{1,7}-\\d{1,2}-\\d{1,2}.*");
 
     private TargetValues() {
     }
@@ -185,17 +186,54 @@ public final class TargetValues {
     }
 
     static String checkDate(String s) {
-        if (DATE_LIKE.matcher(s).matches() || s.equalsIgnoreCase("infinity") || s.equalsIgnoreCase("-infinity") || s.equalsIgnoreCase("epoch")) {
+        if (dateLike(s) || s.equalsIgnoreCase("infinity") || s.equalsIgnoreCase("-infinity") || s.equalsIgnoreCase("epoch")) {
             return s;
         }
         throw new IllegalArgumentException("cannot cast '" + CelFunctions.clip(s) + "' to a date");
     }
 
     static String checkTimestamp(String s) {
-        if (DATE_LIKE.matcher(s).matches() || s.equalsIgnoreCase("infinity") || s.equalsIgnoreCase("-infinity") || s.equalsIgnoreCase("epoch")) {
+        if (dateLike(s) || s.equalsIgnoreCase("infinity") || s.equalsIgnoreCase("-infinity") || s.equalsIgnoreCase("epoch")) {
             return s;
         }
         throw new IllegalArgumentException("cannot cast '" + CelFunctions.clip(s) + "' to a timestamp");
+    }
+
+    /**
+     * {@link #DATE_LIKE} without a regex engine: this runs for every date and timestamp of every row, and the
+     * matcher showed in profiles. Same language: optional '-', 1-7 digits, '-', 1-2 digits, '-', 1-2 digits,
+     * then anything but a line terminator (what '.' excludes).
+     */
+    static boolean dateLike(String s) {
+        int i = s.startsWith("-") ? 1 : 0;
+        i = digits(s, i, 7);
+        if (i < 0 || i >= s.length() || s.charAt(i) != '-') {
+            return false;
+        }
+        i = digits(s, i + 1, 2);
+        if (i < 0 || i >= s.length() || s.charAt(i) != '-') {
+            return false;
+        }
+        i = digits(s, i + 1, 2);
+        if (i < 0) {
+            return false;
+        }
+        for (; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The index after 1..max ASCII digits from {@code from}, or -1 when there is none. */
+    private static int digits(String s, int from, int max) {
+        int i = from;
+        while (i < s.length() && i - from < max && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+            i++;
+        }
+        return i == from ? -1 : i;
     }
 
     /** A PostgreSQL array literal: {"a","b",NULL}. */

@@ -74,6 +74,36 @@ class TableTransformTest {
     }
 
     @Test
+    void copiedColumnsGiveWhatTheirProgramGives() throws Exception {
+        // Columns whose expression is a bare source column skip the interpreter; the result must not change.
+        TableTransform t = plan(HEAD + """
+                    columns:
+                      id: id
+                      first_name: name
+                      created_at: created_at
+                      bio: bio
+                      city: amount
+                      currency: email
+                """).tables().get(0);
+        for (Map<String, Object> r : List.of(row("id", 1L, "name", "Zoë 🙂", "created_at", "2020-01-01T00:00:00.000000Z", "bio", "x", "amount", "1.5", "email", "E"),
+                row("id", Long.MAX_VALUE, "email", "e"), row("id", 3L, "name", "", "email", "é"))) {
+            Map<String, String> values = t.map(r, Set.of()).values();
+            for (TableTransform.TargetColumn c : t.columns()) {
+                assertThat(values.get(c.name())).as(c.name()).isEqualTo(TargetValues.convert(c.evaluate(r), c.column()));
+            }
+        }
+    }
+
+    @Test
+    void dateCheckWithoutRegexAcceptsWhatTheRegexAccepts() {
+        for (String v : List.of("2020-01-01", "2020-01-01T00:00:00.000000Z", "-44-3-15", "12345678-1-1", "1234567-12-31x", "2020-001-01",
+                "2020-01-1", "2020-01-", "2020--01", "-2020-1-1 BC", "2020-01-01\n", "2020-01-01 x\u2028", "", "-", "abc", "２０２０-01-01",
+                "2020-01-011", "0-0-0", "2020/01/01", "2020-01-01\r", "2020-01-01\u0085")) {
+            assertThat(TargetValues.dateLike(v)).as(v).isEqualTo(TargetValues.DATE_LIKE.matcher(v).matches());
+        }
+    }
+
+    @Test
     void coalesceFillsDefaultsAndCastsRejectBadValues() throws Exception {
         TableTransform t = plan(HEAD + """
                     columns:

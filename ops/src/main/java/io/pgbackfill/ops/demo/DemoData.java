@@ -51,11 +51,17 @@ public final class DemoData {
     /**
      * Rows of the target that differ from an independent SQL statement of the demo transform
      * (first_name = text before the first space, last_name = the rest or NULL, email lower-cased),
-     * both ways. Independent of the CEL spec on purpose: it checks the spec, too.
+     * both ways: keys missing on either side or with any column different. Independent of the CEL spec on purpose:
+     * it checks the spec, too.
      */
     public static long oracleMismatches(Connection c) throws SQLException {
+        // One join on the key instead of EXCEPT both ways: each side is read once, not twice (about half the time
+        // on 1M rows). id is the primary key of both tables, so a key present on one side only or with any column
+        // different is exactly a row EXCEPT would report (once here, where EXCEPT lists a differing row twice).
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT count(*) FROM ((" + EXPECTED + " EXCEPT " + ACTUAL + ") UNION ALL (" + ACTUAL + " EXCEPT " + EXPECTED + ")) d")) {
+                "SELECT count(*) FROM (" + EXPECTED + ") e FULL JOIN (" + ACTUAL + ") a ON a.id = e.id "
+                        + "WHERE e.id IS NULL OR a.id IS NULL OR (e.first_name, e.last_name, e.email, e.created_at) "
+                        + "IS DISTINCT FROM (a.first_name, a.last_name, a.email, a.created_at)")) {
             rs.next();
             return rs.getLong(1);
         }

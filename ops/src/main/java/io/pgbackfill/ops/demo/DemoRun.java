@@ -119,8 +119,10 @@ public final class DemoRun {
             long oracle;
             long sourceRows;
             long targetRows;
+            long o0 = System.nanoTime();
             try (Connection c = infra.connect(database)) {
                 oracle = DemoData.oracleMismatches(c);
+                out.printf(Locale.ROOT, "verify %.1f s, independent SQL check %.1f s%n", verifyMillis / 1000.0, (System.nanoTime() - o0) / 1e9);
                 sourceRows = DemoData.count(c, "users");
                 targetRows = DemoData.count(c, "users_v2");
             }
