@@ -14,12 +14,18 @@ import java.time.Duration;
  * A real PostgreSQL 17 server from Maven Central binaries (zonky), started with
  * {@code wal_level=logical} so Debezium can stream from it. No Docker, no install.
  * It can be stopped and started again on the same port and data (target-restart tests).
+ * <p>
+ * With {@code PGBACKFILL_PG_BIN} (or {@code -Dpgbackfill.pgBin}) naming a system installation's {@code bin}
+ * directory (Debian: {@code /usr/lib/postgresql/15/bin}), the same server is made with that version's
+ * {@code initdb} and {@code pg_ctl} instead ({@link SystemPostgres}), so every test and the demo can run
+ * against another major version.
  */
 public final class EmbeddedPostgresServer implements AutoCloseable {
     private final Path dataDir;
     private final int port;
     private final String walLevel;
     private EmbeddedPostgres pg;
+    private SystemPostgres system;
 
     private EmbeddedPostgresServer(Path dataDir, int port, String walLevel) {
         this.dataDir = dataDir;
@@ -39,24 +45,35 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     }
 
     private void startServer() throws IOException {
-        pg = EmbeddedPostgres.builder()
+        String pgBin = System.getProperty("pgbackfill.pgBin", System.getenv().getOrDefault("PGBACKFILL_PG_BIN", ""));
+        if (!pgBin.isBlank()) {
+            system = SystemPostgres.start(Path.of(pgBin), dataDir, port, serverConfig());
+            return;
+        }
+        EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
                 .setDataDirectory(dataDir)
                 .setCleanDataDirectory(false)
                 .setPort(port)
-                .setPGStartupWait(Duration.ofSeconds(60))
-                .setServerConfig("wal_level", walLevel)
-                .setServerConfig("max_wal_senders", "20")
-                .setServerConfig("max_replication_slots", "20")
-                .setServerConfig("max_connections", "200")
-                .setServerConfig("max_slot_wal_keep_size", "4GB")
-                // Throwaway data: trade durability for speed, as a test database should.
-                .setServerConfig("fsync", "off")
-                .setServerConfig("synchronous_commit", "off")
-                .setServerConfig("full_page_writes", "off")
-                .setServerConfig("shared_buffers", "256MB")
-                .setServerConfig("max_wal_size", "4GB")
-                .setServerConfig("timezone", "UTC")
-                .start();
+                .setPGStartupWait(Duration.ofSeconds(60));
+        serverConfig().forEach(b::setServerConfig);
+        pg = b.start();
+    }
+
+    private java.util.Map<String, String> serverConfig() {
+        java.util.Map<String, String> c = new java.util.LinkedHashMap<>();
+        c.put("wal_level", walLevel);
+        c.put("max_wal_senders", "20");
+        c.put("max_replication_slots", "20");
+        c.put("max_connections", "200");
+        c.put("max_slot_wal_keep_size", "4GB");
+        // Throwaway data: trade durability for speed, as a test database should.
+        c.put("fsync", "off");
+        c.put("synchronous_commit", "off");
+        c.put("full_page_writes", "off");
+        c.put("shared_buffers", "256MB");
+        c.put("max_wal_size", "4GB");
+        c.put("timezone", "UTC");
+        return c;
     }
 
     public int port() {
@@ -91,6 +108,10 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
             pg.close();
             pg = null;
         }
+        if (system != null) {
+            system.stop();
+            system = null;
+        }
     }
 
     public void restart() throws IOException {
@@ -99,7 +120,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     }
 
     public boolean isRunning() {
-        return pg != null;
+        return pg != null || system != null;
     }
 
     @Override
