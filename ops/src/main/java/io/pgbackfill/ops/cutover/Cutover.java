@@ -6,6 +6,7 @@ import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.core.sql.SqlIdentifier;
 import io.pgbackfill.core.sql.TableName;
 import io.pgbackfill.core.transform.MigrationPlan;
+import io.pgbackfill.ops.dlq.DeadLetterTopic;
 import io.pgbackfill.ops.pipeline.CatchUp;
 import io.pgbackfill.ops.verify.Verifier;
 import io.pgbackfill.sink.TargetTable;
@@ -22,9 +23,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The cut-over itself. Writers to the source tables are blocked (LOCK … IN EXCLUSIVE MODE: reads go on)
- * with a short lock_timeout, retried with backoff, and released untouched on any problem. While blocked:
- * drain to a fence, re-verify what changed since the last verify, then either (same database) swap the
+ * The cut-over itself. First, with writes still open, the rows written since the last verify are re-checked at a
+ * point in time ({@link Verifier#verifyChangedSince}) until little is left. Then writers to the source tables are
+ * blocked (LOCK … IN EXCLUSIVE MODE: reads go on) with a short lock_timeout, retried with backoff, and released
+ * untouched on any problem. While blocked: drain to a fence, re-check only the rows written since the check outside
+ * the lock (through the index on {@code _pgbackfill_lsn}: bounded by the changes of the last moments, never by the
+ * table's size), refuse dead letters that arrived meanwhile unless accepted, then either (same database) swap the
  * tables in the same transaction, or (new cluster) sync sequences on the target and run the switch hook.
  * The write pause is measured from lock to commit.
  */
@@ -49,8 +53,19 @@ public final class Cutover {
         this.confirmTimeout = confirmTimeout;
     }
 
-    public Outcome run(long lastVerifyLsn) throws Exception {
+    /**
+     * @param lastVerifyLsn the mark of the last clean verify: target rows written after it are re-checked
+     * @param deadLetters   the dead letters counted by the guard
+     * @param accepted      the operator accepts that dead letters stay behind; without it, any letter that arrives
+     *                      before the switch aborts it
+     */
+    public Outcome run(long lastVerifyLsn, DeadLetterTopic.Outstanding deadLetters, boolean accepted) throws Exception {
         List<String> log = new ArrayList<>();
+        Verifier verifier = new Verifier(plan, 10_000, 0, s -> { }).withSettling(Verifier.Settling.whilePipelineRuns());
+        long mark = prepare(verifier, lastVerifyLsn, log);
+        if (mark < 0) {
+            return new Outcome(false, 0, log);
+        }
         int attempts = spec.cutover().attempts();
         long backoff = 200;
         for (int attempt = 1; attempt <= attempts; attempt++) {
@@ -67,6 +82,10 @@ public final class Cutover {
                         note(log, "attempt " + attempt + ": lock not granted within " + spec.cutover().lockTimeoutMs() + " ms; nothing changed; retrying in " + backoff + " ms");
                         Thread.sleep(backoff);
                         backoff = Math.min(5000, backoff * 2);
+                        mark = prepare(verifier, mark, log); // the wait let changes pile up: check them before blocking again
+                        if (mark < 0) {
+                            return new Outcome(false, 0, log);
+                        }
                         continue;
                     }
                     throw e;
@@ -76,15 +95,23 @@ public final class Cutover {
                 try {
                     long lsn = CatchUp.await(spec, false, drainTimeout, () -> true);
                     note(log, "target has everything up to LSN " + lsn);
-                    List<Verifier.Report> reports = new Verifier(plan, 10_000, 0, s -> { }).verifyChangedSince(lastVerifyLsn);
+                    // Only the rows written since the last check outside the lock: bounded by the changes of the last
+                    // moments, found through the LSN index, never a scan of a table. Deletions are the stream's.
+                    List<Verifier.Report> reports = verifier.checkChangedSinceWhileBlocked(mark);
                     long bad = reports.stream().mapToLong(r -> r.mismatches().size()).sum();
+                    long rechecked = reports.stream().mapToLong(Verifier.Report::rechecked).sum();
                     if (bad > 0) {
                         lock.rollback();
-                        reports.forEach(r -> r.mismatches().stream().limit(20).forEach(m -> note(log, "  " + m)));
-                        note(log, "re-verify of rows changed since the last verify found " + bad + " differences: cutover aborted, writes released, nothing changed");
+                        reportDifferences(reports, bad, "while writes were blocked", log);
                         return new Outcome(false, millis(pauseStart), log);
                     }
-                    note(log, "re-verified " + reports.stream().mapToLong(Verifier.Report::sourceRows).sum() + " rows changed since the last verify: clean");
+                    String letters = newDeadLetters(deadLetters, accepted, log);
+                    if (letters != null) {
+                        lock.rollback();
+                        note(log, letters);
+                        return new Outcome(false, millis(pauseStart), log);
+                    }
+                    note(log, "re-checked " + rechecked + " rows written since the last check: all equal the transform of the source");
                     if (spec.sameDatabase()) {
                         swapTables(lock, log);
                         lock.commit();
@@ -107,6 +134,57 @@ public final class Cutover {
         }
         note(log, "gave up after " + attempts + " attempts to lock; nothing changed. Long transactions on the table? see `backfill status`");
         return new Outcome(false, 0, log);
+    }
+
+    /**
+     * Outside the lock, while the application writes: builds the LSN index if missing, then re-checks the rows written
+     * since {@code since} (point in time, see {@link Verifier}) until one round has little left, so that the check
+     * under the lock only covers the last moments. Returns the new mark, or -1 after reporting real differences.
+     */
+    private long prepare(Verifier verifier, long since, List<String> log) throws Exception {
+        long mark = since;
+        for (int round = 1; round <= 3; round++) {
+            long passed = CatchUp.await(spec, false, drainTimeout, () -> true);
+            List<Verifier.Report> reports = verifier.verifyChangedSince(mark);
+            long bad = reports.stream().mapToLong(r -> r.mismatches().size()).sum();
+            long rechecked = reports.stream().mapToLong(Verifier.Report::rechecked).sum();
+            if (bad > 0) {
+                reportDifferences(reports, bad, "before blocking writes", log);
+                return -1;
+            }
+            note(log, "re-checked " + rechecked + " rows written since the last check (writes still open): clean");
+            mark = passed;
+            if (rechecked < 1000) {
+                break;
+            }
+        }
+        return mark;
+    }
+
+    private void reportDifferences(List<Verifier.Report> reports, long bad, String when, List<String> log) {
+        reports.forEach(r -> r.mismatches().stream().limit(20).forEach(m -> note(log, "  " + m)));
+        note(log, bad + " rows written since the last verify differ from the transform of their source rows (checked " + when
+                + "). Cutover aborted, writes released, nothing changed. Find the cause with `backfill verify SPEC`, then try again.");
+    }
+
+    /**
+     * Null when no dead letter arrived since the guard counted them, or when the operator accepted dead letters;
+     * otherwise why the cutover stops. Reads only the topics' end offsets.
+     */
+    private String newDeadLetters(DeadLetterTopic.Outstanding seen, boolean accepted, List<String> log) {
+        long arrived = 0;
+        for (var e : new DeadLetterTopic(spec).endOffsets().entrySet()) {
+            arrived += Math.max(0, e.getValue() - seen.endOffsets().getOrDefault(e.getKey(), 0L));
+        }
+        if (arrived == 0) {
+            return null;
+        }
+        if (accepted) {
+            note(log, arrived + " more rows reached the dead-letter topics since the check; accepted with the others");
+            return null;
+        }
+        return arrived + " rows reached the dead-letter topics since the check. Cutover aborted, writes released, nothing changed. "
+                + "See them with `backfill dlq show SPEC`; cut over without them with --accept-dead-letters.";
     }
 
     /** old → old_SUFFIX, new → old, the sink's bookkeeping columns dropped, serial defaults and sequences moved to the new table. */

@@ -48,6 +48,57 @@ public final class DeadLetterTopic {
         }
     }
 
+    /**
+     * Dead letters not replayed yet (past the replay group's committed offsets): rows the target does not have, by
+     * table and reason, and the end offsets they were counted up to.
+     */
+    public record Outstanding(long total, Map<String, Long> byReason, Map<TopicPartition, Long> endOffsets) {
+        /** {@code 3,500 "NULL into NOT NULL column email" (users_v2), 20 "numeric overflow" (users_v2)}. */
+        public String describe() {
+            List<String> parts = new ArrayList<>();
+            byReason.forEach((r, n) -> parts.add(String.format(java.util.Locale.ROOT, "%,d %s", n, r)));
+            return String.join(", ", parts);
+        }
+    }
+
+    public Outstanding outstanding() {
+        Map<String, Long> byReason = new java.util.TreeMap<>();
+        long[] total = {0};
+        Map<TopicPartition, Long> end;
+        try (KafkaConsumer<byte[], byte[]> c = consumer(replayGroup())) {
+            List<TopicPartition> parts = partitions(c);
+            c.assign(parts);
+            seekToUnreplayed(c, parts);
+            end = c.endOffsets(parts);
+            Map<String, String> tableOf = new java.util.HashMap<>();
+            spec.tables().forEach(t -> tableOf.put(spec.dlqTopic(t), t.targetName().id()));
+            drain(c, parts, l -> {
+                total[0]++;
+                byReason.merge("\"" + l.reason() + "\" (" + tableOf.get(l.topic()) + ")", 1L, Long::sum);
+            });
+        }
+        return new Outstanding(total[0], byReason, end);
+    }
+
+    /** End offsets of the dead-letter topics now: compared with {@link Outstanding#endOffsets()} to see letters that arrived since. */
+    public Map<TopicPartition, Long> endOffsets() {
+        try (KafkaConsumer<byte[], byte[]> c = consumer(null)) {
+            return c.endOffsets(partitions(c));
+        }
+    }
+
+    private static void seekToUnreplayed(KafkaConsumer<byte[], byte[]> c, List<TopicPartition> parts) {
+        Map<TopicPartition, OffsetAndMetadata> committed = c.committed(new java.util.HashSet<>(parts));
+        for (TopicPartition tp : parts) {
+            OffsetAndMetadata om = committed.get(tp);
+            if (om == null) {
+                c.seekToBeginning(List.of(tp));
+            } else {
+                c.seek(tp, om.offset());
+            }
+        }
+    }
+
     /** Sends not-yet-replayed dead letters back; returns how many. */
     public long replay() {
         long n = 0;
@@ -55,15 +106,7 @@ public final class DeadLetterTopic {
              KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
             List<TopicPartition> parts = partitions(c);
             c.assign(parts);
-            Map<TopicPartition, OffsetAndMetadata> committed = c.committed(new java.util.HashSet<>(parts));
-            for (TopicPartition tp : parts) {
-                OffsetAndMetadata om = committed.get(tp);
-                if (om == null) {
-                    c.seekToBeginning(List.of(tp));
-                } else {
-                    c.seek(tp, om.offset());
-                }
-            }
+            seekToUnreplayed(c, parts);
             List<Letter> letters = new ArrayList<>();
             drain(c, parts, letters::add);
             for (Letter l : letters) {

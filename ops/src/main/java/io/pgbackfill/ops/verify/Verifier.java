@@ -1,38 +1,43 @@
 package io.pgbackfill.ops.verify;
 
-import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.catalog.TableSchema;
-import io.pgbackfill.core.event.CanonicalValues;
-import io.pgbackfill.core.sql.SqlIdentifier;
 import io.pgbackfill.core.transform.MigrationPlan;
-import io.pgbackfill.core.transform.RowRejected;
 import io.pgbackfill.core.transform.TableTransform;
+import io.pgbackfill.ops.pipeline.CatchUp;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-import java.util.stream.Collectors;
 
 /**
- * Source vs target, in chunks, never a table in memory. For each chunk of source keys: read the rows,
- * run them through the same {@link TableTransform} the transformer runs, COPY the expected rows into a
- * temporary table on the target (so PostgreSQL parses them exactly as the sink's writes were parsed),
- * compare one checksum per chunk with the target's rows in the same key range, and only for a chunk that
- * differs, list the keys (missing, different, extra). Chunks are key ranges fixed up front and checked by
- * {@link #DEFAULT_PARALLELISM} workers at once.
+ * Source vs target, in chunks, never a table in memory, correct while the application writes.
+ * <p>
+ * <b>Pass 1</b>: for each chunk of source keys, read the rows, run them through the transformer's own
+ * {@link TableTransform}, COPY the expected rows into a temporary table on the target (so PostgreSQL parses them as
+ * it parsed the sink's writes) and compare one checksum with the target's rows of that key range. Keys the transform
+ * rejects belong to the DLQ and are compared with nothing. Only a chunk that differs lists its keys. Chunks are key
+ * ranges fixed up front, checked by {@link #DEFAULT_PARALLELISM} workers at once.
+ * <p>
+ * <b>Settling</b> (while the pipeline runs): a key found different in pass 1 may only be in flight. Each re-check
+ * round reads the key's target version ({@code _pgbackfill_lsn}), then opens a REPEATABLE READ snapshot of the
+ * source, waits until the sink has passed a fence written after that snapshot, and compares the key's source row
+ * (as of the snapshot) with its target row. If the target row is still the version read before the snapshot, the
+ * comparison is exact: that version was committed before the snapshot and the sink has applied everything committed
+ * before it, so the two must agree. A key reported different is one that differed with an unchanged target version,
+ * after the pipeline passed a later snapshot; a key whose target version moved is re-checked in the next round.
  */
 public final class Verifier {
     public record Mismatch(String table, String key, String kind) {
@@ -42,9 +47,32 @@ public final class Verifier {
         }
     }
 
-    public record Report(String table, long sourceRows, long expectedRows, long rejectedRows, long chunks, long chunksDiffering, List<Mismatch> mismatches) {
+    /**
+     * @param rechecked keys compared again by the re-check rounds (or by a check of changed rows)
+     * @param note      what was not checked and why, or empty
+     */
+    public record Report(String table, long sourceRows, long expectedRows, long rejectedRows, long chunks, long chunksDiffering,
+                         List<Mismatch> mismatches, long rechecked, String note) {
         public boolean clean() {
             return mismatches.isEmpty();
+        }
+    }
+
+    /**
+     * How differences seen while the pipeline runs are re-checked before they are reported: at most {@code rounds}
+     * rounds, each waiting at most {@code fenceTimeout} for the sink to pass a fresh fence.
+     */
+    public record Settling(int rounds, Duration fenceTimeout) {
+        /** Report what pass 1 sees: for a stopped pipeline, where source and target do not move relative to each other. */
+        public static final Settling NONE = new Settling(0, Duration.ZERO);
+
+        /** For a running pipeline. */
+        public static Settling whilePipelineRuns() {
+            return new Settling(6, Duration.ofSeconds(60));
+        }
+
+        boolean enabled() {
+            return rounds > 0;
         }
     }
 
@@ -54,31 +82,42 @@ public final class Verifier {
      */
     public static final int DEFAULT_PARALLELISM = 2;
 
+    /** Differences kept for re-checking and reporting per table; beyond it verify says so instead of listing. */
+    static final int MAX_KEYS = 200_000;
+
+    /** Keys per {@code IN (…)} list. */
+    private static final int SLICE = 1000;
+
     private final MigrationPlan plan;
     private final int chunkSize;
     private final long rowsPerSecond;
-    private final int maxMismatchesListed;
     private final Consumer<String> progress;
     private final int parallelism;
+    private final Settling settling;
 
-    /** A verifier with {@link #DEFAULT_PARALLELISM} workers. */
+    /** A verifier with {@link #DEFAULT_PARALLELISM} workers that reports what it sees (no settling). */
     public Verifier(MigrationPlan plan, int chunkSize, long rowsPerSecond, Consumer<String> progress) {
-        this(plan, chunkSize, rowsPerSecond, progress, DEFAULT_PARALLELISM);
+        this(plan, chunkSize, rowsPerSecond, progress, DEFAULT_PARALLELISM, Settling.NONE);
     }
 
     /**
      * @param parallelism chunks checked at the same time, each worker with one source and one target connection;
      *                    {@code rowsPerSecond} bounds them together
      */
-    public Verifier(MigrationPlan plan, int chunkSize, long rowsPerSecond, Consumer<String> progress, int parallelism) {
+    public Verifier(MigrationPlan plan, int chunkSize, long rowsPerSecond, Consumer<String> progress, int parallelism, Settling settling) {
         this.plan = plan;
         this.chunkSize = chunkSize;
         this.rowsPerSecond = rowsPerSecond;
-        this.maxMismatchesListed = 1000;
         this.progress = progress;
         this.parallelism = Math.max(1, parallelism);
+        this.settling = settling;
     }
 
+    public Verifier withSettling(Settling s) {
+        return new Verifier(plan, chunkSize, rowsPerSecond, progress, parallelism, s);
+    }
+
+    /** Every table, whole. */
     public List<Report> verify() throws SQLException {
         List<Report> out = new ArrayList<>();
         for (TableTransform t : plan.tables()) {
@@ -88,15 +127,57 @@ public final class Verifier {
     }
 
     /**
-     * One table, in chunks of about {@code chunkSize} source keys. The chunk bounds come first from one key-only
-     * scan, so that {@link #parallelism} workers (each with its own source and target connection) can check chunks
-     * at the same time: per chunk the work alternates between this JVM (transform) and PostgreSQL (read, COPY,
-     * hash), so a single worker leaves a core idle. Rows inserted after the bounds were read still fall in a chunk:
-     * chunks are key ranges, the first and last open-ended.
+     * Only the target rows the sink wrote after {@code sinceLsn} (continuous verify, cutover's preparation), each
+     * re-checked as in settling. Deletions are the stream's: a deleted row has no version left to compare. Tables
+     * whose target key is computed are covered by the full verify only.
+     */
+    public List<Report> verifyChangedSince(long sinceLsn) throws SQLException {
+        return changedSince(sinceLsn, false);
+    }
+
+    /**
+     * As {@link #verifyChangedSince}, in one exact round without waiting: for cutover, while writes to the source are
+     * blocked and the target has drained, when source and target cannot move.
+     */
+    public List<Report> checkChangedSinceWhileBlocked(long sinceLsn) throws SQLException {
+        return changedSince(sinceLsn, true);
+    }
+
+    private List<Report> changedSince(long sinceLsn, boolean blocked) throws SQLException {
+        List<Report> out = new ArrayList<>();
+        for (TableTransform t : plan.tables()) {
+            TableShape shape = shape(t);
+            if (!shape.identityKey) {
+                out.add(new Report(t.target().id(), 0, 0, 0, 0, 0, List.of(), 0, "target key is computed: changed rows are covered by the full verify only"));
+                continue;
+            }
+            RowComparison cmp = new RowComparison(shape);
+            List<RowKey> keys;
+            try (Connection tgt = plan.spec().targetOrSource().open()) {
+                LsnIndex.ensure(tgt, t.target());
+                keys = cmp.changedSince(tgt, sinceLsn);
+            }
+            Map<RowKey, String> candidates = new LinkedHashMap<>();
+            keys.forEach(k -> candidates.put(k, "different"));
+            Map<RowKey, String> confirmed = recheck(cmp, candidates, blocked);
+            out.add(new Report(t.target().id(), keys.size(), keys.size(), 0, 1, confirmed.isEmpty() ? 0 : 1, mismatches(shape, confirmed), keys.size(), ""));
+        }
+        return out;
+    }
+
+    private TableShape shape(TableTransform t) {
+        TableSchema schema = plan.sourceSchema(t.source()).orElseThrow(() -> new IllegalStateException("no catalog for " + t.source()));
+        return new TableShape(t, schema);
+    }
+
+    /**
+     * One table: pass 1 in chunks of about {@code chunkSize} source keys, whose bounds come first from one key-only
+     * scan, so that {@link #parallelism} workers can check chunks at the same time. Rows inserted after the bounds
+     * were read still fall in a chunk: chunks are key ranges, the first and last open-ended. Then settling.
      */
     private Report verifyTable(TableTransform t) throws SQLException {
-        TableSchema schema = plan.sourceSchema(t.source()).orElseThrow(() -> new IllegalStateException("no catalog for " + t.source()));
-        ChunkShape shape = new ChunkShape(t, schema, identityKey(t, schema));
+        TableShape shape = shape(t);
+        RowComparison cmp = new RowComparison(shape);
         List<String[]> bounds;
         try (Connection src = plan.spec().source().open()) {
             bounds = chunkBounds(src, shape);
@@ -104,7 +185,6 @@ public final class Verifier {
         int chunkCount = bounds.size() + 1;
         ChunkResult[] results = new ChunkResult[chunkCount];
         AtomicInteger next = new AtomicInteger();
-        AtomicInteger listed = new AtomicInteger();
         Progress tally = new Progress(t.target().id(), System.nanoTime());
         int workers = Math.min(parallelism, chunkCount);
         ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
@@ -118,14 +198,14 @@ public final class Verifier {
                 running.add(pool.submit(() -> {
                     try (Connection src = plan.spec().source().open(); Connection tgt = plan.spec().targetOrSource().open()) {
                         src.setAutoCommit(false);
-                        shape.createStage(tgt);
+                        shape.createStages(tgt);
                         for (int i = next.getAndIncrement(); i < chunkCount; i = next.getAndIncrement()) {
                             String[] lo = i == 0 ? null : bounds.get(i - 1);
                             String[] hi = i == bounds.size() ? null : bounds.get(i);
-                            results[i] = checkChunk(src, tgt, shape, lo, hi, listed);
+                            results[i] = checkChunk(src, tgt, cmp, lo, hi);
                             tally.add(results[i]);
                         }
-                        shape.dropStage(tgt);
+                        shape.dropStages(tgt);
                     }
                     return null;
                 }));
@@ -144,87 +224,153 @@ public final class Verifier {
         } finally {
             pool.shutdownNow();
         }
-        List<Mismatch> mismatches = new ArrayList<>();
+        Map<RowKey, String> candidates = new LinkedHashMap<>();
         long sourceRows = 0;
         long expected = 0;
         long rejected = 0;
         long differing = 0;
+        boolean tooMany = false;
         for (ChunkResult r : results) {
             sourceRows += r.read();
             expected += r.expected();
             rejected += r.rejected();
             differing += r.differs() ? 1 : 0;
-            mismatches.addAll(r.mismatches());
-        }
-        if (!shape.identityKey()) {
-            long targetRows;
-            try (Connection tgt = plan.spec().targetOrSource().open(); Statement st = tgt.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT count(*) FROM " + t.target().quoted())) {
-                rs.next();
-                targetRows = rs.getLong(1);
+            for (var e : r.differences().entrySet()) {
+                if (candidates.size() >= MAX_KEYS) {
+                    tooMany = true;
+                    break;
+                }
+                candidates.put(e.getKey(), e.getValue());
             }
+        }
+        if (!shape.identityKey) {
+            List<Mismatch> mismatches = mismatches(shape, candidates);
+            long targetRows = targetCount(t);
             if (targetRows != expected) {
                 mismatches.add(new Mismatch(t.target().id(), "(all)", "count " + targetRows + " in target vs " + expected + " expected"));
             }
+            if (!mismatches.isEmpty() && settling.enabled()) {
+                // A computed key has no key range to re-check: once the pipeline has caught up, check the table again.
+                progress.accept(t.target().id() + ": " + mismatches.size() + " differences; waiting for the pipeline to catch up, then checking again");
+                awaitFence();
+                return new Verifier(plan, chunkSize, rowsPerSecond, progress, parallelism, Settling.NONE).verifyTable(t);
+            }
+            return new Report(t.target().id(), sourceRows, expected, rejected, chunkCount, differing, mismatches, 0, "");
         }
-        return new Report(t.target().id(), sourceRows, expected, rejected, chunkCount, differing, mismatches);
+        long rechecked = candidates.size();
+        Map<RowKey, String> confirmed = candidates;
+        if (settling.enabled() && !candidates.isEmpty()) {
+            progress.accept(t.target().id() + ": " + candidates.size() + " keys differ in pass 1; re-checking them at a point in time the pipeline has passed");
+            confirmed = recheck(cmp, candidates, false);
+        }
+        List<Mismatch> mismatches = mismatches(shape, confirmed);
+        String note = "";
+        if (tooMany) {
+            mismatches.add(new Mismatch(t.target().id(), "(more)", "more than " + MAX_KEYS + " keys differ; only the first are listed"));
+            note = "more than " + MAX_KEYS + " keys differed";
+        }
+        return new Report(t.target().id(), sourceRows, expected, rejected, chunkCount, differing, mismatches, rechecked, note);
     }
 
-    /** What a chunk check needs of a table, worked out once: column lists, key, SQL fragments. */
-    private static final class ChunkShape {
-        final TableTransform t;
-        final List<Column> srcCols;
-        final List<Column> pk;
-        final List<Column> tgtCols;
-        final List<String> tgtKey;
-        final boolean identityKey;
-        final String stage;
-        final String colList;
-        final String keyList;
-        final String pkList;
-        final String select;
-
-        ChunkShape(TableTransform t, TableSchema schema, boolean identityKey) {
-            this.t = t;
-            this.srcCols = new ArrayList<>(schema.columns().values());
-            this.pk = schema.primaryKey().stream().map(k -> schema.columns().get(k)).toList();
-            this.tgtCols = t.targetColumns();
-            this.tgtKey = t.keyColumnNames();
-            this.identityKey = identityKey;
-            // Temporary tables are per session: every worker's target connection has its own stage of this name.
-            this.stage = SqlIdentifier.of("pgbackfill_verify_" + Integer.toHexString(t.target().id().hashCode())).quoted();
-            this.colList = tgtCols.stream().map(c -> SqlIdentifier.of(c.name()).quoted()).collect(Collectors.joining(", "));
-            this.keyList = tgtKey.stream().map(k -> SqlIdentifier.of(k).quoted()).collect(Collectors.joining(", "));
-            this.pkList = pk.stream().map(c -> SqlIdentifier.of(c.name()).quoted()).collect(Collectors.joining(", "));
-            this.select = "SELECT " + srcCols.stream().map(c -> SqlIdentifier.of(c.name()).quoted()).collect(Collectors.joining(", "))
-                    + " FROM " + schema.name().quoted();
+    private long targetCount(TableTransform t) throws SQLException {
+        try (Connection tgt = plan.spec().targetOrSource().open(); Statement st = tgt.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM " + t.target().quoted())) {
+            rs.next();
+            return rs.getLong(1);
         }
+    }
 
-        boolean identityKey() {
-            return identityKey;
+    private long awaitFence() throws SQLException {
+        try {
+            return CatchUp.await(plan.spec(), false, settling.fenceTimeout(), () -> true);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("verify interrupted", e);
         }
+    }
 
-        /** {@code (pk) > (?, …)} or {@code (pk) <= (?, …)}, the values bound as text and cast to the key types. */
-        String keyBound(String op) {
-            return "(" + pkList + ") " + op + " (" + pk.stream().map(c -> "?::" + c.type().baseSql()).collect(Collectors.joining(", ")) + ")";
+    private static List<Mismatch> mismatches(TableShape s, Map<RowKey, String> keys) {
+        List<Mismatch> out = new ArrayList<>();
+        keys.forEach((k, kind) -> out.add(new Mismatch(s.t.target().id(), k.display(s.tgtKey), kind)));
+        return out;
+    }
+
+    /**
+     * Re-check rounds over {@code candidates} (see the class comment); returns the keys that really differ. With
+     * {@code blocked} (source writes blocked, target drained) one exact round, without snapshot or fence.
+     */
+    private Map<RowKey, String> recheck(RowComparison cmp, Map<RowKey, String> candidates, boolean blocked) throws SQLException {
+        TableShape s = cmp.shape();
+        Map<RowKey, String> confirmed = new LinkedHashMap<>();
+        if (candidates.isEmpty()) {
+            return confirmed;
         }
-
-        void createStage(Connection tgt) throws SQLException {
-            try (Statement st = tgt.createStatement()) {
-                st.execute("DROP TABLE IF EXISTS " + stage);
-                st.execute("CREATE TEMP TABLE " + stage + " AS SELECT " + colList + " FROM " + t.target().quoted() + " WITH NO DATA");
+        int rounds = blocked ? 1 : Math.max(1, settling.rounds());
+        try (Connection src = plan.spec().source().open(); Connection tgt = plan.spec().targetOrSource().open()) {
+            s.createStages(tgt);
+            List<RowKey> pending = new ArrayList<>(candidates.keySet());
+            Map<RowKey, Long> before = blocked ? Map.of() : versions(cmp, tgt, pending);
+            for (int round = 1; round <= rounds && !pending.isEmpty(); round++) {
+                boolean caughtUp = true;
+                src.setAutoCommit(false);
+                src.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                try (Statement st = src.createStatement()) {
+                    st.execute("SELECT 1"); // takes the snapshot the fence below must pass
+                }
+                if (!blocked) {
+                    try {
+                        awaitFence();
+                    } catch (IllegalStateException e) {
+                        caughtUp = false;
+                    }
+                }
+                for (int from = 0; from < pending.size(); from += SLICE) {
+                    s.load(tgt, cmp.expectedOf(src, pending.subList(from, Math.min(pending.size(), from + SLICE))));
+                }
+                src.commit();
+                src.setAutoCommit(true);
+                tgt.setAutoCommit(false);
+                tgt.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                Map<RowKey, String> diffs = new LinkedHashMap<>();
+                for (int from = 0; from < pending.size(); from += SLICE) {
+                    diffs.putAll(cmp.differences(tgt, s.targetKeyIn(pending.subList(from, Math.min(pending.size(), from + SLICE)))));
+                }
+                Map<RowKey, Long> after = blocked ? Map.of() : versions(cmp, tgt, new ArrayList<>(diffs.keySet()));
+                tgt.commit();
+                tgt.setAutoCommit(true);
+                s.clearStages(tgt);
+                List<RowKey> again = new ArrayList<>();
+                for (var d : diffs.entrySet()) {
+                    RowKey k = d.getKey();
+                    if (blocked || Objects.equals(before.get(k), after.get(k))) {
+                        confirmed.put(k, d.getValue());
+                    } else if (!caughtUp) {
+                        confirmed.put(k, d.getValue() + " (the pipeline did not catch up within " + settling.fenceTimeout().toSeconds() + " s to re-check it)");
+                    } else {
+                        again.add(k);
+                    }
+                }
+                pending = again;
+                before = after;
             }
-        }
-
-        void dropStage(Connection tgt) throws SQLException {
-            try (Statement st = tgt.createStatement()) {
-                st.execute("DROP TABLE IF EXISTS " + stage);
+            for (RowKey k : pending) {
+                confirmed.put(k, "changing (its target row changed in each of " + rounds + " re-checks; verify again)");
             }
+            s.dropStages(tgt);
         }
+        return confirmed;
+    }
+
+    private static Map<RowKey, Long> versions(RowComparison cmp, Connection tgt, List<RowKey> keys) throws SQLException {
+        Map<RowKey, Long> out = new java.util.HashMap<>();
+        for (int from = 0; from < keys.size(); from += SLICE) {
+            out.putAll(cmp.versions(tgt, keys.subList(from, Math.min(keys.size(), from + SLICE))));
+        }
+        return out;
     }
 
     /** What one chunk found. */
-    private record ChunkResult(long read, long expected, long rejected, boolean differs, List<Mismatch> mismatches) {
+    private record ChunkResult(long read, long expected, long rejected, boolean differs, Map<RowKey, String> differences) {
     }
 
     /** Rows and chunks checked so far, across workers: progress lines and the throttle. */
@@ -256,10 +402,9 @@ public final class Verifier {
     }
 
     /** Every {@code chunkSize}-th source key in key order, read from the key columns only (an index-only scan). */
-    private List<String[]> chunkBounds(Connection src, ChunkShape shape) throws SQLException {
+    private List<String[]> chunkBounds(Connection src, TableShape shape) throws SQLException {
         String sql = "SELECT " + shape.pkList + " FROM (SELECT " + shape.pkList + ", row_number() OVER (ORDER BY " + shape.pkList
-                + ") AS pgbackfill_rn FROM " + plan.sourceSchema(shape.t.source()).orElseThrow().name().quoted() + ") s WHERE pgbackfill_rn % "
-                + chunkSize + " = 0 ORDER BY pgbackfill_rn";
+                + ") AS pgbackfill_rn FROM " + shape.schema.name().quoted() + ") s WHERE pgbackfill_rn % " + chunkSize + " = 0 ORDER BY pgbackfill_rn";
         List<String[]> bounds = new ArrayList<>();
         try (Statement st = src.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
@@ -274,7 +419,8 @@ public final class Verifier {
     }
 
     /** Source keys in (lo, hi] (null: unbounded) through the transform, into the stage, compared with the target. */
-    private ChunkResult checkChunk(Connection src, Connection tgt, ChunkShape s, String[] lo, String[] hi, AtomicInteger listed) throws SQLException {
+    private ChunkResult checkChunk(Connection src, Connection tgt, RowComparison cmp, String[] lo, String[] hi) throws SQLException {
+        TableShape s = cmp.shape();
         List<String> where = new ArrayList<>();
         if (lo != null) {
             where.add(s.keyBound(">"));
@@ -282,11 +428,8 @@ public final class Verifier {
         if (hi != null) {
             where.add(s.keyBound("<="));
         }
-        String sql = s.select + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where));
-        List<Map<String, String>> rows = new ArrayList<>();
-        long read = 0;
-        long rejected = 0;
-        try (PreparedStatement ps = src.prepareStatement(sql)) {
+        TableShape.ExpectedRows rows;
+        try (PreparedStatement ps = src.prepareStatement(s.select + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where)))) {
             int p = 1;
             for (String[] bound : new String[][] {lo, hi}) {
                 if (bound != null) {
@@ -296,227 +439,15 @@ public final class Verifier {
                 }
             }
             ps.setFetchSize(chunkSize);
-            try (ResultSet rs = ps.executeQuery()) {
-                Map<String, Object> row = new HashMap<>();
-                while (rs.next()) {
-                    read++;
-                    for (int i = 0; i < s.srcCols.size(); i++) {
-                        row.put(s.srcCols.get(i).name(), CanonicalValues.fromJdbc(rs, i + 1, s.srcCols.get(i).type()));
-                    }
-                    try {
-                        TableTransform.Mapped m = s.t.map(row, Set.of());
-                        if (m.included()) {
-                            rows.add(m.values());
-                        }
-                    } catch (RowRejected e) {
-                        rejected++;
-                    }
-                }
-            }
+            rows = cmp.expected(ps);
         }
         src.commit();
-        copyExpected(tgt, s.stage, s.tgtCols, rows);
-        String range = s.identityKey ? range(s.tgtKey, s.pk, lo, hi) : null;
-        boolean differs = !sameHash(tgt, s.t, s.stage, s.colList, s.keyList, range);
-        List<Mismatch> mismatches = List.of();
-        if (differs && listed.get() < maxMismatchesListed) {
-            mismatches = drill(tgt, s.t, s.stage, s.colList, s.tgtKey, range, s.identityKey, lo, hi);
-            listed.addAndGet(mismatches.size());
-        }
-        try (Statement st = tgt.createStatement()) {
-            st.execute("TRUNCATE " + s.stage);
-        }
-        return new ChunkResult(read, rows.size(), rejected, differs, mismatches);
-    }
-
-    /**
-     * Re-checks only what changed since a verify: target rows the sink wrote after {@code sinceLsn}
-     * (their LSN column says so), against their source rows, plus row counts (deletions). Cutover runs this
-     * while writes are blocked, so it must be short: it reads only changed keys. Tables whose key is not
-     * the source key, or that have a filter, get a full verify instead.
-     */
-    public List<Report> verifyChangedSince(long sinceLsn) throws SQLException {
-        List<Report> out = new ArrayList<>();
-        try (Connection src = plan.spec().source().open(); Connection tgt = plan.spec().targetOrSource().open()) {
-            for (TableTransform t : plan.tables()) {
-                TableSchema schema = plan.sourceSchema(t.source()).orElseThrow();
-                boolean filtered = plan.spec().tables().stream().anyMatch(ts -> ts.targetName().equals(t.target()) && ts.filter() != null);
-                if (!identityKey(t, schema) || filtered) {
-                    out.add(verifyTable(t));
-                    continue;
-                }
-                out.add(changedRows(src, tgt, t, schema, sinceLsn));
-            }
-        }
-        return out;
-    }
-
-    private Report changedRows(Connection src, Connection tgt, TableTransform t, TableSchema schema, long sinceLsn) throws SQLException {
-        List<Column> srcCols = new ArrayList<>(schema.columns().values());
-        List<Column> pk = schema.primaryKey().stream().map(k -> schema.columns().get(k)).toList();
-        List<Column> tgtCols = t.targetColumns();
-        String stage = SqlIdentifier.of("pgbackfill_recheck_" + Integer.toHexString(t.target().id().hashCode())).quoted();
-        String colList = tgtCols.stream().map(c -> SqlIdentifier.of(c.name()).quoted()).collect(Collectors.joining(", "));
-        String keyCols = pk.stream().map(c -> SqlIdentifier.of(c.name()).quoted()).collect(Collectors.joining(", "));
-        List<String[]> changed = new ArrayList<>();
-        try (PreparedStatement ps = tgt.prepareStatement("SELECT " + pk.stream().map(c -> SqlIdentifier.of(c.name()).quoted() + "::text").collect(Collectors.joining(", "))
-                + " FROM " + t.target().quoted() + " WHERE " + SqlIdentifier.of("_pgbackfill_lsn").quoted() + " > ?")) {
-            ps.setLong(1, sinceLsn);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String[] k = new String[pk.size()];
-                    for (int i = 0; i < k.length; i++) {
-                        k[i] = rs.getString(i + 1);
-                    }
-                    changed.add(k);
-                }
-            }
-        }
-        try (Statement st = tgt.createStatement()) {
-            st.execute("DROP TABLE IF EXISTS " + stage);
-            st.execute("CREATE TEMP TABLE " + stage + " AS SELECT " + colList + " FROM " + t.target().quoted() + " WITH NO DATA");
-        }
-        List<Mismatch> mismatches = new ArrayList<>();
-        String select = "SELECT " + srcCols.stream().map(c -> SqlIdentifier.of(c.name()).quoted()).collect(Collectors.joining(", ")) + " FROM " + schema.name().quoted();
-        for (int from = 0; from < changed.size(); from += 500) {
-            List<String[]> keys = changed.subList(from, Math.min(changed.size(), from + 500));
-            String in = keys.stream().map(k -> "(" + literalRow(k, pk) + ")").collect(Collectors.joining(", "));
-            List<Map<String, String>> rows = new ArrayList<>();
-            try (Statement st = src.createStatement(); ResultSet rs = st.executeQuery(select + " WHERE (" + keyCols + ") IN (" + in + ")")) {
-                while (rs.next()) {
-                    Map<String, Object> row = new HashMap<>();
-                    for (int i = 0; i < srcCols.size(); i++) {
-                        row.put(srcCols.get(i).name(), CanonicalValues.fromJdbc(rs, i + 1, srcCols.get(i).type()));
-                    }
-                    try {
-                        TableTransform.Mapped m = t.map(row, Set.of());
-                        if (m.included()) {
-                            rows.add(m.values());
-                        }
-                    } catch (RowRejected e) {
-                        // would be in the DLQ, not the target
-                    }
-                }
-            }
-            copyExpected(tgt, stage, tgtCols, rows);
-            String range = "(" + keyCols + ") IN (" + in + ")";
-            mismatches.addAll(drill(tgt, t, stage, colList, t.keyColumnNames(), range, true, null, null));
-            try (Statement st = tgt.createStatement()) {
-                st.execute("TRUNCATE " + stage);
-            }
-        }
-        long sourceCount;
-        long targetCount;
-        try (Statement st = src.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM " + schema.name().quoted())) {
-            rs.next();
-            sourceCount = rs.getLong(1);
-        }
-        try (Statement st = tgt.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM " + t.target().quoted())) {
-            rs.next();
-            targetCount = rs.getLong(1);
-        }
-        if (sourceCount != targetCount) {
-            mismatches.add(new Mismatch(t.target().id(), "(all)", "count " + targetCount + " in target vs " + sourceCount + " in source"));
-        }
-        try (Statement st = tgt.createStatement()) {
-            st.execute("DROP TABLE IF EXISTS " + stage);
-        }
-        return new Report(t.target().id(), changed.size(), changed.size(), 0, 1, mismatches.isEmpty() ? 0 : 1, mismatches);
-    }
-
-    /** True when the target key columns are the source primary key columns, unchanged: chunks then map to key ranges. */
-    private static boolean identityKey(TableTransform t, TableSchema schema) {
-        List<String> names = t.keyColumnNames();
-        if (!names.equals(schema.primaryKey())) {
-            return false;
-        }
-        for (TableTransform.TargetColumn c : t.columns()) {
-            if (c.key() && !c.expression().trim().equals(c.name())) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static String range(List<String> tgtKey, List<Column> pk, String[] lo, String[] hi) {
-        String cols = "(" + tgtKey.stream().map(k -> SqlIdentifier.of(k).quoted()).collect(Collectors.joining(", ")) + ")";
-        List<String> cond = new ArrayList<>();
-        if (lo != null) {
-            cond.add(cols + " > (" + literalRow(lo, pk) + ")");
-        }
-        if (hi != null) {
-            cond.add(cols + " <= (" + literalRow(hi, pk) + ")");
-        }
-        return cond.isEmpty() ? "true" : String.join(" AND ", cond);
-    }
-
-    private static String literalRow(String[] key, List<Column> pk) {
-        List<String> parts = new ArrayList<>();
-        for (int i = 0; i < key.length; i++) {
-            parts.add("'" + key[i].replace("'", "''") + "'::" + pk.get(i).type().baseSql());
-        }
-        return String.join(", ", parts);
-    }
-
-    private static void copyExpected(Connection tgt, String stage, List<Column> cols, List<Map<String, String>> rows) throws SQLException {
-        if (rows.isEmpty()) {
-            return;
-        }
-        StringBuilder sb = new StringBuilder(rows.size() * 64);
-        for (Map<String, String> r : rows) {
-            for (int i = 0; i < cols.size(); i++) {
-                if (i > 0) {
-                    sb.append('\t');
-                }
-                io.pgbackfill.sink.CopyText.append(sb, r.get(cols.get(i).name()));
-            }
-            sb.append('\n');
-        }
-        io.pgbackfill.sink.CopyText.copyIn(tgt, "COPY " + stage + " FROM STDIN (FORMAT text)", sb);
-    }
-
-    private static boolean sameHash(Connection tgt, TableTransform t, String stage, String colList, String keyList, String range) throws SQLException {
-        String targetRows = "SELECT " + colList + " FROM " + t.target().quoted() + (range == null ? " WHERE false" : " WHERE " + range);
-        // An order-independent chunk checksum (count + sum of 64-bit row hashes): no sort on either side. sum(bigint)
-        // cannot overflow (its result is numeric) and accumulates in 128-bit integers, cheaper than summing numerics.
-        String sql = "SELECT (SELECT count(*) || ':' || coalesce(sum(hashtextextended(x::text, 0)), 0) FROM (SELECT " + colList + " FROM " + stage + ") x), "
-                + "(SELECT count(*) || ':' || coalesce(sum(hashtextextended(y::text, 0)), 0) FROM (" + targetRows + ") y)";
-        if (range == null) {
-            // Non-identity keys: the chunk's rows must each be in the target (counts are compared at the end).
-            try (Statement st = tgt.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM (SELECT " + colList + " FROM " + stage
-                    + " EXCEPT SELECT " + colList + " FROM " + t.target().quoted() + ") d")) {
-                rs.next();
-                return rs.getLong(1) == 0;
-            }
-        }
-        try (Statement st = tgt.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1).equals(rs.getString(2));
-        }
-    }
-
-    private static List<Mismatch> drill(Connection tgt, TableTransform t, String stage, String colList, List<String> tgtKey, String range,
-                                        boolean identityKey, String[] lo, String[] hi) throws SQLException {
-        String keyCols = tgtKey.stream().map(k -> SqlIdentifier.of(k).quoted()).collect(Collectors.joining(", "));
-        String targetRows = "SELECT " + colList + " FROM " + t.target().quoted() + (range == null ? "" : " WHERE " + range);
-        String sql = "SELECT 'expected' AS side, " + keyCols + " FROM (SELECT " + colList + " FROM " + stage + " EXCEPT " + targetRows + ") a"
-                + (identityKey ? " UNION ALL SELECT 'target', " + keyCols + " FROM (" + targetRows + " EXCEPT SELECT " + colList + " FROM " + stage + ") b" : "");
-        Map<String, Set<String>> sides = new LinkedHashMap<>();
-        try (Statement st = tgt.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            while (rs.next()) {
-                List<String> k = new ArrayList<>();
-                for (int i = 0; i < tgtKey.size(); i++) {
-                    k.add(tgtKey.get(i) + "=" + rs.getString(i + 2));
-                }
-                sides.computeIfAbsent(String.join(",", k), x -> new java.util.HashSet<>()).add(rs.getString(1));
-            }
-        }
-        List<Mismatch> out = new ArrayList<>();
-        for (var e : sides.entrySet()) {
-            String kind = e.getValue().size() == 2 ? "different" : e.getValue().contains("expected") ? "missing" : "extra";
-            out.add(new Mismatch(t.target().id(), e.getKey(), kind));
-        }
-        return out;
+        s.load(tgt, rows);
+        String range = s.identityKey ? s.targetRange(lo, hi) : null;
+        boolean differs = !cmp.sameRows(tgt, range);
+        Map<RowKey, String> differences = differs ? cmp.differences(tgt, range) : Map.of();
+        s.clearStages(tgt);
+        return new ChunkResult(rows.read(), rows.expected().size(), rows.rejected().size(), differs, differences);
     }
 
     private void throttle(long startedNanos, long rows) {
