@@ -28,6 +28,12 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--spec", description = "spec file to run instead of the bundled ops/examples/users-split.yaml")
     Path spec;
 
+    @Option(names = "--cutover", description = "After the verified backfill, run verify and cutover while a writer runs at --cutover-write-rate, and report the write pause.")
+    boolean cutover;
+
+    @Option(names = "--cutover-write-rate", defaultValue = "1000", description = "Writer operations per second during --cutover (default ${DEFAULT-VALUE}).")
+    int cutoverWriteRate;
+
     @Option(names = "--seed", defaultValue = "42", description = "random seed of the writer (default ${DEFAULT-VALUE})")
     long seed;
 
@@ -37,7 +43,7 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.println("starting PostgreSQL and Kafka...");
         try (Infrastructure infra = Infrastructure.start()) {
             System.out.println("infrastructure: " + infra.kind() + ", Kafka at " + infra.kafkaBootstrapServers());
-            DemoRun.Result r = new DemoRun(infra, new DemoRun.Options(rows, writeRate, partitions, state, spec, seed), System.out).run();
+            DemoRun.Result r = new DemoRun(infra, new DemoRun.Options(rows, writeRate, partitions, state, spec, seed, cutover, cutoverWriteRate), System.out).run();
             System.out.printf(Locale.ROOT, "%nsummary: %,d source rows, %,d target rows, %,d snapshot reads, %,d writer operations%n",
                     r.sourceRows(), r.targetRows(), r.snapshotRowsRead(), r.writerOps());
             System.out.printf(Locale.ROOT, "         %.1f s end to end incl. verify (%,.0f rows/s), verify %.1f s, peak heap %d MiB%n",

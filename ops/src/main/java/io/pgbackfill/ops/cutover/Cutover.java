@@ -94,7 +94,8 @@ public final class Cutover {
                 note(log, "writes blocked on " + spec.tables().stream().map(t -> t.sourceName().id()).toList() + "; draining...");
                 try {
                     long lsn = CatchUp.await(spec, false, drainTimeout, () -> true);
-                    note(log, "target has everything up to LSN " + lsn);
+                    long drained = millis(pauseStart);
+                    note(log, "target has everything up to LSN " + lsn + " (drained in " + drained + " ms)");
                     // Only the rows written since the last check outside the lock: bounded by the changes of the last
                     // moments, found through the LSN index, never a scan of a table. Deletions are the stream's.
                     List<Verifier.Report> reports = verifier.checkChangedSinceWhileBlocked(mark);
@@ -111,7 +112,8 @@ public final class Cutover {
                         note(log, letters);
                         return new Outcome(false, millis(pauseStart), log);
                     }
-                    note(log, "re-checked " + rechecked + " rows written since the last check: all equal the transform of the source");
+                    note(log, "re-checked " + rechecked + " rows written since the last check in " + (millis(pauseStart) - drained)
+                            + " ms: all equal the transform of the source");
                     if (spec.sameDatabase()) {
                         swapTables(lock, log);
                         lock.commit();
@@ -143,7 +145,9 @@ public final class Cutover {
      */
     private long prepare(Verifier verifier, long since, List<String> log) throws Exception {
         long mark = since;
-        for (int round = 1; round <= 3; round++) {
+        // Each round covers the changes made while the previous one ran, so the rounds shrink towards what the
+        // pipeline's latency lets through; what is left is checked under the lock.
+        for (int round = 1; round <= 5; round++) {
             long passed = CatchUp.await(spec, false, drainTimeout, () -> true);
             List<Verifier.Report> reports = verifier.verifyChangedSince(mark);
             long bad = reports.stream().mapToLong(r -> r.mismatches().size()).sum();
@@ -154,7 +158,7 @@ public final class Cutover {
             }
             note(log, "re-checked " + rechecked + " rows written since the last check (writes still open): clean");
             mark = passed;
-            if (rechecked < 1000) {
+            if (rechecked < 500) {
                 break;
             }
         }

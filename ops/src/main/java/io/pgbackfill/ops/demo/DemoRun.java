@@ -6,11 +6,14 @@ import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.SpecLoader;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.embedded.Infrastructure;
+import io.pgbackfill.ops.cutover.Cutover;
+import io.pgbackfill.ops.cutover.CutoverGuard;
 import io.pgbackfill.ops.pipeline.CatchUp;
 import io.pgbackfill.ops.pipeline.HeapWatch;
 import io.pgbackfill.ops.pipeline.Pipeline;
 import io.pgbackfill.ops.pipeline.ProgressLine;
 import io.pgbackfill.ops.verify.Verifier;
+import io.pgbackfill.ops.verify.VerifyLog;
 import io.pgbackfill.sink.SinkConfig;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,14 +37,17 @@ import java.util.Locale;
 public final class DemoRun {
     /** What the demo measured. */
     public record Result(long sourceRows, long targetRows, long mismatches, long oracleMismatches, double seconds, long peakHeapBytes,
-                         long snapshotRowsRead, long writerOps, long verifyMillis) {
+                         long snapshotRowsRead, long writerOps, long verifyMillis, Cutover.Outcome cutover) {
         public boolean ok() {
-            return mismatches == 0 && oracleMismatches == 0;
+            return mismatches == 0 && oracleMismatches == 0 && (cutover == null || cutover.done());
         }
     }
 
-    /** Demo settings: rows to seed, writer rate, Kafka partitions, where state lives, and a spec file (null = the bundled example). */
-    public record Options(long rows, int writeRate, int partitions, Path stateDir, Path specFile, long seed) {
+    /**
+     * Demo settings: rows to seed, writer rate, Kafka partitions, where state lives, a spec file (null = the bundled
+     * example), and whether to finish with a cutover while a writer runs at {@code cutoverWriteRate} operations/s.
+     */
+    public record Options(long rows, int writeRate, int partitions, Path stateDir, Path specFile, long seed, boolean cutover, int cutoverWriteRate) {
     }
 
     private final Infrastructure infra;
@@ -127,8 +133,35 @@ public final class DemoRun {
                 targetRows = DemoData.count(c, "users_v2");
             }
             double total = (System.nanoTime() - started) / 1e9;
+            Cutover.Outcome cut = options.cutover() && mismatches == 0 && oracle == 0 ? cutover(plan, url) : null;
             return new Result(sourceRows, targetRows, mismatches, oracle, total, heap.peakBytes(),
-                    pipeline.producer().snapshotRowsRead("public.users"), writer.operations(), verifyMillis);
+                    pipeline.producer().snapshotRowsRead("public.users"), writer.operations(), verifyMillis, cut);
+        }
+    }
+
+    /**
+     * The end of a migration, as an operator runs it, while the application writes: a verify that re-checks at a point
+     * in time, the guard (dead letters accepted: the demo makes none), and the cutover, whose write pause it reports.
+     */
+    private Cutover.Outcome cutover(MigrationPlan plan, String url) throws Exception {
+        PipelineSpec spec = plan.spec();
+        out.printf(Locale.ROOT, "cutover: writer at %,d operations/s; verify under writes first...%n", options.cutoverWriteRate());
+        try (DemoWriter writer = new DemoWriter(() -> open(url), options.cutoverWriteRate(), options.seed() + 1)) {
+            writer.start();
+            long mark = CatchUp.await(spec, false, Duration.ofMinutes(5), () -> true);
+            List<Verifier.Report> reports = new Verifier(plan, 10_000, 0, out::println, Verifier.DEFAULT_PARALLELISM, Verifier.Settling.whilePipelineRuns()).verify();
+            long bad = reports.stream().mapToLong(r -> r.mismatches().size()).sum();
+            VerifyLog.record(spec, bad == 0, mark, bad);
+            out.println(bad == 0 ? "verify under writes: CLEAN" : "verify under writes: " + bad + " MISMATCHES");
+            CutoverGuard.Verdict verdict = CutoverGuard.check(spec, "ops/examples/users-split.yaml", Duration.ofSeconds(10), true, out);
+            if (!verdict.go()) {
+                verdict.refusals().forEach(r -> out.println("cutover refused: " + r));
+                return new Cutover.Outcome(false, 0, verdict.refusals());
+            }
+            Cutover.Outcome o = new Cutover(plan, out, Duration.ofSeconds(30), null, Duration.ofSeconds(300)).run(mark, verdict.deadLetters(), true);
+            out.printf(Locale.ROOT, "cutover: %s, write pause %d ms with the writer at %,d operations/s on %,d rows%n", o.done() ? "DONE" : "NOT DONE",
+                    o.pauseMillis(), options.cutoverWriteRate(), options.rows());
+            return o;
         }
     }
 
