@@ -49,7 +49,7 @@ final class TransformProcessor implements Processor<byte[], byte[], byte[], byte
         try {
             out = transform.apply(event);
         } catch (RowRejected e) {
-            deadLetter(record, e.reason().label(), e.reason().name(), e.getMessage(), e.column());
+            deadLetter(record, e.reasonText(), e.reason().name(), e.getMessage(), e.column());
             return;
         } catch (RuntimeException e) {
             deadLetter(record, RowRejected.Reason.EXPRESSION_ERROR.label(), e.getClass().getSimpleName(), String.valueOf(e.getMessage()), null);

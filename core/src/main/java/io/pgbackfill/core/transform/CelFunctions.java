@@ -3,7 +3,10 @@ package io.pgbackfill.core.transform;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cel.common.CelFunctionDecl;
 import dev.cel.common.CelOverloadDecl;
+import dev.cel.common.types.CelType;
+import dev.cel.common.types.NullableType;
 import dev.cel.common.types.SimpleType;
+import dev.cel.common.types.TypeParamType;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelFunctionBinding;
 import io.pgbackfill.core.event.EventCodec;
@@ -26,40 +29,58 @@ import java.util.UUID;
  * substr(x, start, len)  1-based        regex_replace(x, pattern, replacement)
  * coalesce(a, b)  nullif(a, b)          json_get(x, 'a.b.0')  text at a JSON path, or NULL
  * to_int(x) to_double(x) to_text(x) to_bool(x) to_numeric(x, scale) to_date(x) to_timestamptz(x) to_uuid(x)
+ * reject(reason)  sends the row to the DLQ with this reason (e.g. {@code s in ['a', 'b'] ? s : reject('unknown ' + s)})
  * </pre>
  */
 final class CelFunctions {
     private CelFunctions() {
     }
 
-    private static final dev.cel.common.types.CelType D = SimpleType.DYN;
+    private static final CelType DYN = SimpleType.DYN;
+    private static final CelType STRING = SimpleType.STRING;
+    private static final CelType INT = SimpleType.INT;
+    private static final CelType A = TypeParamType.create("A");
 
+    /**
+     * Every function with the type it really returns, so CEL's checker can refuse {@code to_double(x) / 100} or
+     * {@code upper(id)} at spec check. Results are nullable (SQL NULL in, NULL out): a nullable string still goes
+     * wherever a string goes and may be compared with {@code null}. Parameters are {@code dyn} only where the
+     * function accepts several types (the to_* casts); {@code reject} returns a free type so it fits either
+     * branch of a conditional.
+     */
     static List<CelFunctionDecl> declarations() {
         List<CelFunctionDecl> out = new ArrayList<>();
-        out.add(fn("lower", 1));
-        out.add(fn("upper", 1));
-        out.add(fn("trim", 1));
-        out.add(fn("before", 2));
-        out.add(fn("after", 2));
-        out.add(fn("split_part", 3));
-        out.add(fn("substr", 3));
-        out.add(fn("regex_replace", 3));
-        out.add(fn("coalesce", 2));
-        out.add(fn("nullif", 2));
-        out.add(fn("json_get", 2));
-        for (String c : List.of("to_int", "to_double", "to_text", "to_bool", "to_date", "to_timestamptz", "to_uuid")) {
-            out.add(fn(c, 1));
+        CelType text = NullableType.create(STRING);
+        out.add(fn("lower", text, STRING));
+        out.add(fn("upper", text, STRING));
+        out.add(fn("trim", text, STRING));
+        out.add(fn("before", text, STRING, STRING));
+        out.add(fn("after", text, STRING, STRING));
+        out.add(fn("split_part", text, STRING, STRING, INT));
+        out.add(fn("substr", text, STRING, INT, INT));
+        out.add(fn("regex_replace", text, STRING, STRING, STRING));
+        out.add(fn("coalesce", A, A, A));
+        out.add(fn("nullif", A, A, A));
+        out.add(fn("json_get", text, STRING, STRING));
+        out.add(fn("to_int", NullableType.create(INT), DYN));
+        out.add(fn("to_double", NullableType.create(SimpleType.DOUBLE), DYN));
+        out.add(fn("to_bool", NullableType.create(SimpleType.BOOL), DYN));
+        // numeric, date, timestamptz and uuid have no CEL type: their values are the checked text the sink casts.
+        for (String c : List.of("to_text", "to_date", "to_timestamptz", "to_uuid")) {
+            out.add(fn(c, text, DYN));
         }
-        out.add(fn("to_numeric", 2));
+        out.add(fn("to_numeric", text, DYN, INT));
+        out.add(fn("reject", TypeParamType.create("T"), STRING));
         return out;
     }
 
-    private static CelFunctionDecl fn(String name, int arity) {
-        List<dev.cel.common.types.CelType> params = new ArrayList<>();
-        for (int i = 0; i < arity; i++) {
-            params.add(D);
-        }
-        return CelFunctionDecl.newFunctionDeclaration(name, CelOverloadDecl.newGlobalOverload("pgb_" + name, D, params));
+    /** The names of the functions above, for messages. */
+    static final List<String> NAMES = List.of("lower", "upper", "trim", "before", "after", "split_part", "substr", "regex_replace",
+            "coalesce", "nullif", "json_get", "to_int", "to_double", "to_bool", "to_text", "to_date", "to_timestamptz", "to_uuid",
+            "to_numeric", "reject");
+
+    private static CelFunctionDecl fn(String name, CelType result, CelType... params) {
+        return CelFunctionDecl.newFunctionDeclaration(name, CelOverloadDecl.newGlobalOverload("pgb_" + name, result, List.of(params)));
     }
 
     interface F1 {
@@ -193,6 +214,10 @@ final class CelFunctions {
                 throw new IllegalArgumentException("cannot cast '" + clip(s) + "' to numeric");
             }
         }));
+        b.add(CelFunctionBinding.from("pgb_reject", Object.class, reason -> {
+            String text = CelNulls.isNull(reason) ? "rejected (the reason given was NULL)" : str(reason);
+            throw new CelEvaluationException("rejected: " + text, new Rejection(text));
+        }));
         return b;
     }
 
@@ -251,6 +276,13 @@ final class CelFunctions {
             throw e;
         } catch (Exception e) {
             throw new CelEvaluationException(name + ": " + e.getMessage(), new CastFailure(name + ": " + e.getMessage()));
+        }
+    }
+
+    /** A row the spec rejected on purpose with {@code reject(reason)}: the reason is the author's. */
+    static final class Rejection extends RuntimeException {
+        Rejection(String reason) {
+            super(reason, null, false, false);
         }
     }
 

@@ -4,8 +4,11 @@ import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelIssue;
 import dev.cel.common.CelOptions;
 import dev.cel.common.CelValidationException;
-import dev.cel.common.CelValidationResult;
+import dev.cel.common.ast.CelExpr;
 import dev.cel.common.ast.CelReference;
+import dev.cel.common.navigation.CelNavigableAst;
+import dev.cel.common.types.CelKind;
+import dev.cel.common.types.CelType;
 import dev.cel.common.types.SimpleType;
 import dev.cel.compiler.CelCompiler;
 import dev.cel.compiler.CelCompilerBuilder;
@@ -162,12 +165,19 @@ public final class MigrationPlan {
             if (c == null) {
                 continue;
             }
+            if (tgt != null && c.type() != null) {
+                Optional<String> wrong = TargetAssignment.check(c.type(), col.type());
+                if (wrong.isPresent()) {
+                    problems.add(at(file, e.getValue(), "column " + name + ": " + wrong.get()));
+                    continue;
+                }
+            }
             boolean isKey = keyNames.contains(name);
             if (isKey && src != null && !src.primaryKey().isEmpty() && !src.primaryKey().containsAll(c.reads())) {
                 problems.add(at(file, e.getValue(), "key column " + name + " may only read the source primary key " + src.primaryKey()
                         + " (deletes carry nothing else), but it reads " + c.reads()));
             }
-            columns.add(new TableTransform.TargetColumn(col, e.getValue().text(), c.program(), c.reads(), isKey));
+            columns.add(new TableTransform.TargetColumn(col, e.getValue().text(), c.program(), c.reads(), isKey, c.errors()));
         }
         if (tgt != null) {
             for (Column c : tgt.columns().values()) {
@@ -177,8 +187,9 @@ public final class MigrationPlan {
             }
         }
         Compiled filter = t.filter() == null ? null : compileExpr(compiler, src, t.filter(), file, "filter", problems);
-        if (filter != null && filter.resultType() != null && !filter.resultType().equals("bool") && !filter.resultType().equals("dyn")) {
-            problems.add(at(file, t.filter(), "filter must be a boolean expression, not " + filter.resultType()));
+        if (filter != null && filter.type() != null && !Set.of(CelKind.BOOL, CelKind.DYN, CelKind.TYPE_PARAM)
+                .contains(TargetAssignment.base(filter.type()).kind())) {
+            problems.add(at(file, t.filter(), "filter must be a boolean expression, not " + TypeNames.of(filter.type())));
         }
         RowMapper mapper = null;
         if (t.mapper() != null) {
@@ -194,7 +205,7 @@ public final class MigrationPlan {
             return null;
         }
         return new TableTransform(t.sourceName(), t.targetName(), columns, filter == null ? null : filter.program(),
-                filter == null ? Set.of() : filter.reads(), mapper, targetCols, src == null || !keyIsSourceKey(columns, src));
+                filter == null ? Set.of() : filter.reads(), filter == null ? null : filter.errors(), mapper, targetCols, src == null || !keyIsSourceKey(columns, src));
     }
 
     /**
@@ -227,37 +238,53 @@ public final class MigrationPlan {
         return unpadded.contains(from.kind()) && unpadded.contains(to.kind());
     }
 
-    private record Compiled(CelRuntime.Program program, Set<String> reads, String resultType) {
+    /** One compiled expression; {@code type} is null offline (no source catalog: only parsed and checked loosely). */
+    private record Compiled(CelRuntime.Program program, Set<String> reads, CelType type, EvaluationErrors errors) {
     }
 
     private static Compiled compileExpr(CelCompiler compiler, TableSchema src, SpecText expr, String file, String what, List<SpecException.Problem> problems) {
         try {
-            CelValidationResult r = src == null ? compiler.parse(expr.text()) : compiler.compile(expr.text());
-            CelAbstractSyntaxTree ast = r.getAst();
-            Set<String> reads = new HashSet<>();
-            if (ast.isChecked()) {
-                for (CelReference ref : ast.getReferenceMap().values()) {
-                    if (!ref.name().isEmpty() && src.columns().containsKey(ref.name())) {
-                        reads.add(ref.name());
-                    }
-                }
-            } else {
-                collectIdents(ast.getExpr(), reads);
+            if (src == null) {
+                return checkOffline(compiler, expr.text());
             }
-            String type = ast.isChecked() ? ast.getResultType().name() : null;
-            // Offline (no catalog) the expression is only parsed: enough for `spec check --offline`, never run.
-            return new Compiled(ast.isChecked() ? RUNTIME.createProgram(ast) : null, Set.copyOf(reads), type);
+            CelAbstractSyntaxTree ast = compiler.compile(expr.text()).getAst();
+            Set<String> reads = new HashSet<>();
+            for (CelReference ref : ast.getReferenceMap().values()) {
+                if (!ref.name().isEmpty() && src.columns().containsKey(ref.name())) {
+                    reads.add(ref.name());
+                }
+            }
+            return new Compiled(RUNTIME.createProgram(ast), Set.copyOf(reads), ast.getResultType(), new EvaluationErrors(ast));
         } catch (CelValidationException e) {
             for (CelIssue issue : e.getErrors()) {
                 int line = expr.line() + Math.max(0, issue.getSourceLocation().getLine() - 1);
                 int col = (issue.getSourceLocation().getLine() <= 1 ? expr.column() : 1) + Math.max(0, issue.getSourceLocation().getColumn());
-                problems.add(new SpecException.Problem(file, line, col, what + ": " + friendly(issue.getMessage(), src)));
+                problems.add(new SpecException.Problem(file, line, col, what + ": " + CheckMessages.friendly(issue.getMessage(), expr.text(), src)));
             }
             return null;
         } catch (CelEvaluationException e) {
             problems.add(at(file, expr, what + ": " + e.getMessage()));
             return null;
         }
+    }
+
+    /**
+     * Without a source catalog every name the expression uses is taken as a column of unknown type ({@code dyn}),
+     * so the functions' own types are still checked ({@code to_double(x) / 100} fails even offline). Nothing
+     * offline is ever run.
+     */
+    private static Compiled checkOffline(CelCompiler compiler, String text) throws CelValidationException {
+        CelAbstractSyntaxTree parsed = compiler.parse(text).getAst();
+        Set<String> reads = new HashSet<>();
+        collectIdents(parsed.getExpr(), reads);
+        Set<String> names = new HashSet<>();
+        CelNavigableAst.fromAst(parsed).getRoot().allNodes()
+                .filter(n -> n.expr().exprKind().getKind() == CelExpr.ExprKind.Kind.IDENT)
+                .forEach(n -> names.add(n.expr().ident().name()));
+        CelCompilerBuilder b = baseCompiler();
+        names.stream().filter(n -> CEL_IDENT.matcher(n).matches() && !CEL_RESERVED.contains(n)).forEach(n -> b.addVar(n, SimpleType.DYN));
+        b.build().compile(text).getAst();
+        return new Compiled(null, Set.copyOf(reads), null, null);
     }
 
     private static void collectIdents(dev.cel.common.ast.CelExpr e, Set<String> out) {
@@ -274,27 +301,20 @@ public final class MigrationPlan {
         }
     }
 
-    private static String friendly(String celMessage, TableSchema src) {
-        String m = celMessage.replaceFirst("^ERROR: <input>:\\d+:\\d+: ", "");
-        int nl = m.indexOf('\n');
-        m = nl > 0 ? m.substring(0, nl) : m;
-        if (m.startsWith("undeclared reference to '") && src != null) {
-            String name = m.substring("undeclared reference to '".length(), m.indexOf('\'', "undeclared reference to '".length()));
-            return "unknown column or function '" + name + "' (source " + src.name() + " has columns " + src.columns().keySet() + ")";
-        }
-        return m;
-    }
-
-    private static CelCompiler compiler(TableSchema src) {
-        CelCompilerBuilder b = CelCompilerFactory.standardCelCompilerBuilder()
+    private static CelCompilerBuilder baseCompiler() {
+        return CelCompilerFactory.standardCelCompilerBuilder()
                 .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
                 .addLibraries(CelExtensions.strings(), CelExtensions.math(CelOptions.DEFAULT), CelExtensions.encoders(CelOptions.DEFAULT))
                 .addFunctionDeclarations(CelFunctions.declarations());
+    }
+
+    private static CelCompiler compiler(TableSchema src) {
+        CelCompilerBuilder b = baseCompiler();
         if (src != null) {
-            for (String c : src.columns().keySet()) {
-                if (CEL_IDENT.matcher(c).matches() && !CEL_RESERVED.contains(c)) {
-                    // Columns are dynamic: any of them may be NULL, and NULL handling is the expression's job.
-                    b.addVar(c, SimpleType.DYN);
+            for (Column c : src.columns().values()) {
+                if (CEL_IDENT.matcher(c.name()).matches() && !CEL_RESERVED.contains(c.name())) {
+                    // Typed from the catalog, and nullable: any column may be NULL, and NULL handling is the expression's job.
+                    b.addVar(c.name(), SourceCelTypes.of(c.type()));
                 }
             }
         }

@@ -14,7 +14,9 @@ public class RowRejected extends Exception {
         MAPPER_ERROR("mapper error"),
         DATABASE_REJECTED("rejected by the target database"),
         DUPLICATE_TARGET_KEY("duplicate target key"),
-        SCHEMA_CHANGED("source schema changed");
+        SCHEMA_CHANGED("source schema changed"),
+        /** The spec said so: {@code reject('why')}. The reason text is the author's. */
+        REJECTED("rejected by the spec");
 
         private final String label;
 
@@ -29,11 +31,29 @@ public class RowRejected extends Exception {
 
     private final Reason reason;
     private final String column;
+    private final String authorReason;
 
     public RowRejected(Reason reason, String column, String message) {
+        this(reason, column, message, null);
+    }
+
+    /** {@code authorReason}: the spec's own words for a {@link Reason#REJECTED} row, else null. */
+    public RowRejected(Reason reason, String column, String message, String authorReason) {
         super(message, null, false, false);
         this.reason = reason;
         this.column = column;
+        this.authorReason = authorReason;
+    }
+
+    /**
+     * The reason as the dead-letter record states it: the reason's label, followed by the spec author's words
+     * for a row rejected with {@code reject('why')} ({@code rejected by the spec: unknown status 'x'}).
+     */
+    public String reasonText() {
+        if (authorReason == null) {
+            return reason.label();
+        }
+        return reason.label() + ": " + (authorReason.length() > 200 ? authorReason.substring(0, 200) + "…" : authorReason);
     }
 
     public Reason reason() {

@@ -25,15 +25,19 @@ import java.util.Set;
  */
 public final class TableTransform {
 
-    /** One target column: its catalog entry, compiled expression and the source columns it reads. */
-    public record TargetColumn(Column column, String expression, CelRuntime.Program program, Set<String> reads, boolean key) {
+    /**
+     * One target column: its catalog entry, compiled expression, the source columns it reads, and what explains
+     * its failures (null with the program, offline).
+     */
+    public record TargetColumn(Column column, String expression, CelRuntime.Program program, Set<String> reads, boolean key,
+                               EvaluationErrors errors) {
         public String name() {
             return column.name();
         }
 
         /** This column's raw value for a source row, on its own (rehearse profiles every column of a rejected row). */
         public Object evaluate(Map<String, Object> row) throws RowRejected {
-            return eval(program, name -> Optional.of(CelNulls.toCel(row.get(name))), name());
+            return eval(program, errors, name -> Optional.of(CelNulls.toCel(row.get(name))), name());
         }
     }
 
@@ -47,6 +51,7 @@ public final class TableTransform {
     private final List<TargetColumn> keyColumns;
     private final CelRuntime.Program filter;
     private final Set<String> filterReads;
+    private final EvaluationErrors filterErrors;
     private final RowMapper mapper;
     private final Map<String, Column> targetColumns;
     private final boolean tracksSourceKey;
@@ -54,13 +59,14 @@ public final class TableTransform {
     private final String[] copiedFrom;
 
     TableTransform(TableName source, TableName target, List<TargetColumn> columns, CelRuntime.Program filter, Set<String> filterReads,
-                   RowMapper mapper, Map<String, Column> targetColumns, boolean tracksSourceKey) {
+                   EvaluationErrors filterErrors, RowMapper mapper, Map<String, Column> targetColumns, boolean tracksSourceKey) {
         this.source = source;
         this.target = target;
         this.columns = List.copyOf(columns);
         this.keyColumns = columns.stream().filter(TargetColumn::key).toList();
         this.filter = filter;
         this.filterReads = filterReads;
+        this.filterErrors = filterErrors;
         this.mapper = mapper;
         this.targetColumns = targetColumns;
         this.tracksSourceKey = tracksSourceKey;
@@ -149,7 +155,7 @@ public final class TableTransform {
                             "the filter reads column " + r + ", whose unchanged TOAST value the source did not send: set REPLICA IDENTITY FULL on " + source);
                 }
             }
-            Object keep = eval(filter, vars, "filter");
+            Object keep = eval(filter, filterErrors, vars, "filter");
             if (!(keep instanceof Boolean b)) {
                 throw new RowRejected(RowRejected.Reason.EXPRESSION_ERROR, "filter", "filter returned " + TargetValues.text(keep) + ", not a boolean");
             }
@@ -181,7 +187,7 @@ public final class TableTransform {
                 }
             }
             Object copied = copiedFrom[i] == null ? null : plainValue(row.get(copiedFrom[i]));
-            computed.put(c.name(), copied != null ? copied : eval(c.program(), vars, c.name()));
+            computed.put(c.name(), copied != null ? copied : eval(c.program(), c.errors(), vars, c.name()));
         }
         if (mapper != null) {
             Map<String, Object> out;
@@ -211,7 +217,7 @@ public final class TableTransform {
         CelVariableResolver vars = name -> Optional.of(CelNulls.toCel(sourceKey.get(name)));
         Map<String, String> key = new LinkedHashMap<>();
         for (TargetColumn k : keyColumns) {
-            key.put(k.name(), TargetValues.convert(eval(k.program(), vars, k.name()), k.column()));
+            key.put(k.name(), TargetValues.convert(eval(k.program(), k.errors(), vars, k.name()), k.column()));
         }
         return key;
     }
@@ -225,18 +231,11 @@ public final class TableTransform {
         return v instanceof String || v instanceof Long || v instanceof Boolean || v instanceof Double ? v : null;
     }
 
-    private static Object eval(CelRuntime.Program p, CelVariableResolver vars, String what) throws RowRejected {
+    private static Object eval(CelRuntime.Program p, EvaluationErrors errors, CelVariableResolver vars, String what) throws RowRejected {
         try {
             return p.eval(vars);
         } catch (CelEvaluationException e) {
-            Throwable c = e;
-            while (c != null) {
-                if (c instanceof CelFunctions.CastFailure) {
-                    throw new RowRejected(RowRejected.Reason.CAST_FAILURE, what, what + ": " + c.getMessage());
-                }
-                c = c.getCause();
-            }
-            throw new RowRejected(RowRejected.Reason.EXPRESSION_ERROR, what, what + ": " + e.getMessage());
+            throw errors.explain(e, what, vars);
         } catch (RuntimeException e) {
             throw new RowRejected(RowRejected.Reason.EXPRESSION_ERROR, what, what + ": " + e);
         }
