@@ -6,6 +6,7 @@ import io.pgbackfill.core.event.ChangeEvent;
 import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.event.RowChange;
 import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.spec.SpecLoader;
 import io.pgbackfill.core.transform.MigrationPlan;
 import java.util.HashMap;
 import java.util.List;
@@ -70,6 +71,55 @@ class TransformTopologyTest {
             assertThat(DeadLetter.header(letters.get(1).headers(), DeadLetter.REASON)).isEqualTo("malformed event");
             assertThat(metrics.in.get()).isEqualTo(5);
             assertThat(metrics.dlq.get()).isEqualTo(2);
+        }
+    }
+
+    /**
+     * "Else DLQ", written: reject('…') sends the row to the dead-letter topic with the author's reason; a map
+     * lookup that misses says which column, which value, and which keys there are.
+     */
+    @Test
+    void rejectAndAFailedLookupReachTheDeadLetterTopicAsSentences() {
+        PipelineSpec spec = SpecLoader.parse("""
+                name: orders
+                source: {jdbcUrl: "jdbc:postgresql://h/db"}
+                kafka: {partitions: 1}
+                tables:
+                  - source: public.orders
+                    target: public.orders_v2
+                    columns:
+                      id: id
+                      status: "status in ['new', 'paid', 'lost'] ? status : reject('unknown status ' + status)"
+                      code: "{'new': 0, 'paid': 1}[status]"
+                """, "orders.yaml");
+        MigrationPlan plan = MigrationPlan.compile(spec, "orders.yaml",
+                Map.of("public.orders", Fixtures.schema("public.orders", "id:bigint", "status:text")),
+                Map.of("public.orders_v2", Fixtures.schema("public.orders_v2", "id:bigint", "status:text", "code:smallint")), true);
+        Properties props = new Properties();
+        props.put("application.id", "t");
+        props.put("bootstrap.servers", "unused:9092");
+        try (TopologyTestDriver driver = new TopologyTestDriver(TransformTopology.build(plan, new TransformProcessor.TransformMetrics()), props)) {
+            TestInputTopic<byte[], byte[]> in = driver.createInputTopic(spec.rawTopic(spec.tables().get(0)), new ByteArraySerializer(), new ByteArraySerializer());
+            TestOutputTopic<byte[], byte[]> rows = driver.createOutputTopic(spec.rowsTopic(spec.tables().get(0)), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            TestOutputTopic<byte[], byte[]> dlq = driver.createOutputTopic(spec.dlqTopic(spec.tables().get(0)), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            long lsn = 10;
+            for (String status : List.of("paid", "bogus", "lost")) {
+                long id = lsn;
+                in.pipeInput(EventCodec.encodeKey(Map.of("id", id)), EventCodec.encode(new ChangeEvent("c", "public.orders", lsn++, 0, false,
+                        Map.of("id", id), Map.of("id", id, "status", status), null, null)));
+            }
+
+            List<RowChange> out = rows.readValuesToList().stream().map(EventCodec::decodeRow).toList();
+            assertThat(out).singleElement().satisfies(r -> assertThat(r.values()).containsEntry("status", "paid").containsEntry("code", "1"));
+            List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
+            assertThat(letters).hasSize(2);
+            assertThat(DeadLetter.header(letters.get(0).headers(), DeadLetter.REASON)).isEqualTo("rejected by the spec: unknown status bogus");
+            assertThat(DeadLetter.header(letters.get(0).headers(), DeadLetter.MESSAGE)).isEqualTo("column status: unknown status bogus");
+            assertThat(DeadLetter.header(letters.get(0).headers(), DeadLetter.COLUMN)).isEqualTo("status");
+            assertThat(new String(letters.get(0).value())).contains("\"status\":\"bogus\"");
+            assertThat(DeadLetter.header(letters.get(1).headers(), DeadLetter.REASON)).isEqualTo("expression error");
+            assertThat(DeadLetter.header(letters.get(1).headers(), DeadLetter.MESSAGE)).startsWith("column code: no key 'lost' in the map (keys: new, paid)");
+            assertThat(DeadLetter.header(letters.get(1).headers(), DeadLetter.COLUMN)).isEqualTo("code");
         }
     }
 }
