@@ -42,13 +42,15 @@ public final class SpecCommand implements Runnable {
 
     @Command(name = "check", mixinStandardHelpOptions = true,
             description = {"Validates a spec: YAML, keys, identifiers, and every expression compiled and type-checked against",
-                    "the live source and target catalogs when they can be reached (--offline: syntax only). Prints the compiled plan.",
+                    "the live source and target catalogs when they can be reached: each column's type, the functions' types, and",
+                    "whether each result fits its target column. With --offline, columns are of unknown type and only the",
+                    "syntax and the functions' own types are checked. Prints the compiled plan.",
                     "Exit 0 valid, 2 invalid (each problem as file:line:column: message)."})
     public static final class Check implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "SPEC")
         Path file;
 
-        @Option(names = "--offline", description = "do not connect; check syntax, keys and identifiers only")
+        @Option(names = "--offline", description = "Does not connect: checks syntax, keys, identifiers and the functions' types, with every column of unknown type.")
         boolean offline;
 
         @Override
@@ -59,7 +61,7 @@ public final class SpecCommand implements Runnable {
                 MigrationPlan plan;
                 if (offline) {
                     plan = MigrationPlan.compile(spec, file.toString(), Map.of(), Map.of(), false);
-                    System.out.println("offline check (expressions parsed, not type-checked against the catalog)");
+                    System.out.println("offline check (columns of unknown type: their catalog types and the target columns are checked only with a connection)");
                 } else {
                     try {
                         plan = MigrationPlan.connect(spec, file.toString());

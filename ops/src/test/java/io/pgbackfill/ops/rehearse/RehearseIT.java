@@ -197,7 +197,7 @@ class RehearseIT {
     static final String FIXED_FILTER = "# the legacy re-import: those rows are already there under their original id\nfilter: id < 1000000";
     static final String FIXED_COLUMNS = """
                               id: id % 1000000
-                              amount: "amount != null && amount.matches('^-?[0-9]+([.][0-9]+)?$') ? to_numeric(amount, 2) : 0"
+                              amount: "amount != null && amount.matches('^-?[0-9]+([.][0-9]+)?$') ? to_numeric(amount, 2) : '0'"
                               note: substr(note, 1, 100)
                               customer: coalesce(customer, 'unknown')
                               created_at: created_at""";
