@@ -226,6 +226,21 @@ class RehearseIT {
         assertThat(Double.parseDouble(took.group(2))).as("%d rows at 10,000 rows/s", read).isGreaterThanOrEqualTo(read / 10_000.0 - 0.05);
     }
 
+    /** "Else DLQ", written: the rows a spec rejects with reject('why') are counted under that reason, in the author's words. */
+    @Test
+    void rowsTheSpecRejectsAreCountedWithTheAuthorsReason() throws Exception {
+        Path rejecting = spec("orders-rejecting", url, "postgres", "orders", FIXED_FILTER,
+                FIXED_COLUMNS.replace(": '0'\"", ": reject('amount is not a number: ' + amount)\""));
+        CliCapture run = CliCapture.of("rehearse", rejecting.toString(), "--wal-window", "0.2", "--json");
+        assertThat(run.exitCode()).as(run.stdout() + run.stderr()).isEqualTo(1);
+        RehearsalReport.TableReport t = RehearsalJson.parse(run.stdout()).tables().get(0);
+        assertThat(t.sample().rows()).isEqualTo(truth.rows());
+        RehearsalReport.RejectGroup g = group(t, "rejected by the spec", "amount");
+        assertThat(g.rows()).as("every row whose amount is not a number, and no other").isEqualTo(truth.castFailures());
+        assertThat(g.message()).isEqualTo("column amount: amount is not a number: n/a");
+        assertThat(t.outcome().dlq()).isEqualTo(truth.castFailures());
+    }
+
     /** A partitioned table's rows are in its partitions; a table never analyzed has no estimate until pages are counted. */
     @Test
     void partitionedAndNeverAnalyzedTablesAreEstimated() throws Exception {
