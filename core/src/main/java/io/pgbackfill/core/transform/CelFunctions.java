@@ -75,9 +75,7 @@ final class CelFunctions {
     }
 
     /** The names of the functions above, for messages. */
-    static final List<String> NAMES = List.of("lower", "upper", "trim", "before", "after", "split_part", "substr", "regex_replace",
-            "coalesce", "nullif", "json_get", "to_int", "to_double", "to_bool", "to_text", "to_date", "to_timestamptz", "to_uuid",
-            "to_numeric", "reject");
+    static final List<String> NAMES = declarations().stream().map(CelFunctionDecl::name).toList();
 
     private static CelFunctionDecl fn(String name, CelType result, CelType... params) {
         return CelFunctionDecl.newFunctionDeclaration(name, CelOverloadDecl.newGlobalOverload("pgb_" + name, result, List.of(params)));

@@ -73,6 +73,10 @@ final class CheckMessages {
         if (function.equals("@in")) {
             return "cannot test " + args.get(0) + " in " + (args.size() > 1 ? args.get(1) : "that") + ": the value and the list's elements need the same type";
         }
+        if (function.equals("coalesce") || function.equals("nullif")) {
+            return function + " needs two values of the same type, not (" + String.join(", ", args) + "): convert one "
+                    + "(to_text(x), to_int(x), to_double(x)) or write the default as the column's type ('0' for text, 0 for an int)";
+        }
         if (CelFunctions.NAMES.contains(function)) {
             return function + " takes " + candidates + ", not (" + String.join(", ", args) + "): convert the argument first "
                     + "(to_text(x) for text, to_int(x) for a number)";

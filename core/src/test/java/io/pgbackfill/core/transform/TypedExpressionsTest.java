@@ -185,4 +185,20 @@ class TypedExpressionsTest {
         assertThatThrownBy(() -> t.map(row(), Set.of())).isInstanceOfSatisfying(RowRejected.class,
                 r -> assertThat(r.reasonText()).isEqualTo("rejected by the spec: paid is not known"));
     }
+
+    @Test
+    void coalesceOfTwoTypesNamesTheFix() {
+        assertThat(refused("      label: coalesce(amount_cents, 'none')\n").message())
+                .contains("coalesce needs two values of the same type, not (int, string)");
+    }
+
+    @Test
+    void macrosAndComprehensionsCheckOnlineAndOffline() throws Exception {
+        String columns = "      label: \"note.split(' ').exists(w, w == 'x') ? 'has x' : 'no x'\"\n"
+                + "      cents: \"[1, 2, 3].map(x, x * amount_cents).filter(y, y > 2).size()\"\n";
+        TableTransform t = compile(columns);
+        assertThat(t.map(row("note", "a x b", "amount_cents", 2L), Set.of()).values()).containsEntry("label", "has x").containsEntry("cents", "2");
+        assertThat(MigrationPlan.compile(SpecLoader.parse(yaml(columns), "typed.yaml"), "typed.yaml", Map.of(), Map.of(), false).tables())
+                .hasSize(1);
+    }
 }
