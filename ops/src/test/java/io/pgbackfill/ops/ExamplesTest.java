@@ -35,6 +35,16 @@ class ExamplesTest {
         assertThat(r.output()).containsPattern(Pattern.quote(bad.toString()) + ":16:35: column first_name: missing .\\).");
     }
 
+    /** Even without the catalogs, the functions' types are checked: this spec would send every row to the DLQ. */
+    @Test
+    void aSpecThatWouldFailEveryRowFailsTheCheckWithTheFix() throws Exception {
+        Path bad = Files.createTempFile("typed", ".yaml");
+        Files.writeString(bad, Files.readString(Path.of("examples/users-split.yaml")).replace("email: lower(email)", "email: to_double(id) / 100"));
+        CliRun r = CliRun.of("spec", "check", "--offline", bad.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.output()).containsPattern(Pattern.quote(bad.toString()) + ":18:\\d+: column email: cannot / double and int: .*100\\.0");
+    }
+
     @Test
     void everyBackfillCommandInTheRunbooksExists() throws Exception {
         Pattern cmd = Pattern.compile("backfill ([a-z]+)(?: ([a-z]+))?");
