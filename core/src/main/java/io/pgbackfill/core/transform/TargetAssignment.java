@@ -20,7 +20,7 @@ final class TargetAssignment {
             CelKind.ERROR, CelKind.UNSPECIFIED);
     private static final Set<CelKind> NUMBERS = Set.of(CelKind.INT, CelKind.UINT, CelKind.DOUBLE);
     private static final Set<CelKind> SCALARS = Set.of(CelKind.STRING, CelKind.INT, CelKind.UINT, CelKind.DOUBLE, CelKind.BOOL,
-            CelKind.BYTES, CelKind.TIMESTAMP, CelKind.DURATION);
+            CelKind.BYTES, CelKind.TIMESTAMP);
 
     private TargetAssignment() {
     }
