@@ -1,5 +1,6 @@
 package io.pgbackfill.sink;
 
+import io.pgbackfill.core.DeadLetterCounts;
 import io.pgbackfill.core.Redaction;
 import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.catalog.TableSchema;
@@ -54,6 +55,8 @@ public final class RowSink implements AutoCloseable {
     private final AtomicLong rowsWritten = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
+    private final DeadLetterCounts deadLetterCounts = new DeadLetterCounts();
+    private volatile BatchObserver batchObserver = BatchObserver.NONE;
     private final AtomicLong fenced = new AtomicLong();
     private final SinkFence fence;
     private final AtomicLong lastBatchMillis = new AtomicLong();
@@ -172,6 +175,7 @@ public final class RowSink implements AutoCloseable {
                         rc = EventCodec.decodeRow(r.value());
                     } catch (IllegalArgumentException e) {
                         sendDeadLetter(new SinkBatch.Entry(null, r.key(), r.value(), r.topic(), r.partition(), r.offset()), "malformed row change", "MALFORMED", e.getMessage());
+                        deadLetterCounts.add(table.name().id(), "malformed row change");
                         continue;
                     }
                     if (rc.isTruncate()) {
@@ -236,12 +240,15 @@ public final class RowSink implements AutoCloseable {
         for (BatchWriter.Rejected r : rejected) {
             String reason = r.sqlState() == null ? r.reason().label() : r.reason().label() + " (SQLSTATE " + r.sqlState() + ")";
             sendDeadLetter(r.entry(), reason, r.reason().name(), r.message());
+            deadLetterCounts.add(tablesByTopic.get(r.entry().topic()).name().id(), r.reason().label());
         }
         dlq.flush();
         commitOffsets(current.offsets());
-        lastBatchMillis.set(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+        long nanos = System.nanoTime() - t0;
+        lastBatchMillis.set(TimeUnit.NANOSECONDS.toMillis(nanos));
         rowsWritten.addAndGet(current.size() - rejected.size());
         batches.incrementAndGet();
+        batchObserver.batchCommitted(current.size() - rejected.size(), nanos);
     }
 
     /**
@@ -386,6 +393,16 @@ public final class RowSink implements AutoCloseable {
 
     public long deadLetters() {
         return deadLetters.get();
+    }
+
+    /** Dead letters by target table and reason label (for metrics). */
+    public DeadLetterCounts deadLetterCounts() {
+        return deadLetterCounts;
+    }
+
+    /** Told of every committed batch, on the sink's thread (metrics: size and latency histograms). */
+    public void observeBatches(BatchObserver observer) {
+        this.batchObserver = observer;
     }
 
     /** Batches dropped because another instance had claimed their partitions (see {@link SinkFence}). */

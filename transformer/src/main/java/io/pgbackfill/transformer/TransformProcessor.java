@@ -1,5 +1,6 @@
 package io.pgbackfill.transformer;
 
+import io.pgbackfill.core.DeadLetterCounts;
 import io.pgbackfill.core.event.ChangeEvent;
 import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.event.RowChange;
@@ -73,6 +74,7 @@ final class TransformProcessor implements Processor<byte[], byte[], byte[], byte
                 DeadLetter.headers("transformer", reason, errorClass, message, column, md.topic(), md.partition(), md.offset()));
         context.forward(dlq, dlqSink);
         metrics.dlq.incrementAndGet();
+        metrics.deadLetters.add(transform.target().id(), reason);
     }
 
     /** Counters of one transformer instance, across its tables. */
@@ -80,5 +82,6 @@ final class TransformProcessor implements Processor<byte[], byte[], byte[], byte
         final AtomicLong in = new AtomicLong();
         final AtomicLong out = new AtomicLong();
         final AtomicLong dlq = new AtomicLong();
+        final DeadLetterCounts deadLetters = new DeadLetterCounts();
     }
 }

@@ -95,6 +95,11 @@ public final class TransformerApp implements AutoCloseable {
         return metrics.dlq.get();
     }
 
+    /** Dead letters by target table and reason (for metrics). */
+    public io.pgbackfill.core.DeadLetterCounts deadLetterCounts() {
+        return metrics.deadLetters;
+    }
+
     public Throwable failure() {
         return failure.get();
     }

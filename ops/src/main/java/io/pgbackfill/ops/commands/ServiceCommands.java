@@ -122,7 +122,7 @@ public final class ServiceCommands {
             MigrationPlan plan = spec.plan();
             TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads, 200));
             try (ServiceMetrics m = metrics.open(plan.spec())) {
-                MetricsOptions.watch(m, t);
+                MetricsOptions.watch(m, t, plan.spec());
                 t.start();
                 m.reportHealth(() -> health(t.failure(), t.isRunning()));
                 return runUntilStopped(t, t::failure, "transformer");
@@ -145,7 +145,7 @@ public final class ServiceCommands {
             PipelineSpec s = spec.spec();
             RowSink sink = new RowSink(s, SinkConfig.from(s.sink()));
             try (ServiceMetrics m = metrics.open(s)) {
-                MetricsOptions.watch(m, sink);
+                MetricsOptions.watch(m, sink, s);
                 sink.start();
                 m.reportHealth(() -> Health.of(sink.failure()));
                 return runUntilStopped(sink, sink::failure, "sink");
@@ -171,8 +171,8 @@ public final class ServiceCommands {
             MigrationPlan plan = spec.plan();
             Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()));
             try (ServiceMetrics m = metrics.open(plan.spec())) {
-                MetricsOptions.watch(m, p.transformer());
-                MetricsOptions.watch(m, p.sink());
+                MetricsOptions.watch(m, p.transformer(), plan.spec());
+                MetricsOptions.watch(m, p.sink(), plan.spec());
                 p.start();
                 MetricsOptions.watch(m, p.producer(), plan.spec()); // after start(), as in ProducerCommand
                 m.reportHealth(() -> health(p.failure(), p.transformer().isRunning()));

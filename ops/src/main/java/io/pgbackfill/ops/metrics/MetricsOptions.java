@@ -13,6 +13,8 @@ public final class MetricsOptions {
     public static final int DEFAULT_PORT = 9404;
     /** How often the producer asks the source for its WAL position and row estimates. */
     static final Duration SOURCE_POLL = Duration.ofSeconds(5);
+    /** How often the transformer and sink read their consumer group's lag from Kafka. */
+    static final Duration KAFKA_POLL = Duration.ofSeconds(5);
 
     @Option(names = "--metrics-port", defaultValue = "${env:" + PORT_ENV + ":-" + DEFAULT_PORT + "}", paramLabel = "PORT",
             description = {"HTTP port of /metrics (Prometheus) and /health (default ${DEFAULT-VALUE}, env " + PORT_ENV + ");",
@@ -28,12 +30,13 @@ public final class MetricsOptions {
         metrics.own(SourceProbe.start(spec, producer, metrics.registry(), SOURCE_POLL));
     }
 
-    public static void watch(ServiceMetrics metrics, TransformerApp transformer) {
-        StageMetrics.transformer(metrics.registry(), transformer);
+    public static void watch(ServiceMetrics metrics, TransformerApp transformer, PipelineSpec spec) {
+        StageMetrics.transformer(metrics.registry(), transformer, spec);
+        metrics.own(ConsumerLagProbe.start(spec, ConsumerLagProbe.Stage.TRANSFORMER, metrics.registry(), KAFKA_POLL));
     }
 
-    public static void watch(ServiceMetrics metrics, RowSink sink) {
-        StageMetrics.sink(metrics.registry(), sink);
-        metrics.own(SinkBatchSampler.start(sink, metrics.registry()));
+    public static void watch(ServiceMetrics metrics, RowSink sink, PipelineSpec spec) {
+        StageMetrics.sink(metrics.registry(), sink, spec);
+        metrics.own(ConsumerLagProbe.start(spec, ConsumerLagProbe.Stage.SINK, metrics.registry(), KAFKA_POLL));
     }
 }

@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.metrics;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -20,6 +21,7 @@ import java.util.function.Supplier;
  * it stops them all. Health says "starting" until the service hands over its own check.
  */
 public final class ServiceMetrics implements AutoCloseable {
+    public static final String HEALTHY = "pgbackfill.healthy";
     private final PrometheusMeterRegistry registry;
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private volatile Supplier<Health> health = Health::starting;
@@ -34,6 +36,8 @@ public final class ServiceMetrics implements AutoCloseable {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.config().commonTags("pipeline", pipeline);
         ServiceMetrics m = new ServiceMetrics(registry);
+        Gauge.builder(HEALTHY, m, s -> s.health().up() ? 1 : 0)
+                .description("1 while /health answers 200 (the stage runs without a failure), 0 while starting or failed").register(registry);
         new JvmMemoryMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
@@ -76,7 +80,11 @@ public final class ServiceMetrics implements AutoCloseable {
     }
 
     public Health health() {
-        return health.get();
+        try {
+            return health.get();
+        } catch (RuntimeException e) {
+            return Health.down("health check failed: " + e.getClass().getSimpleName());
+        }
     }
 
     /** Closes {@code poller} with this (last opened, first closed); returns it. */

@@ -1,14 +1,19 @@
 package io.pgbackfill.ops.metrics;
 
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.Timer;
+import io.pgbackfill.core.DeadLetterCounts;
+import io.pgbackfill.core.transform.RowRejected;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.producer.ChangeEventProducer;
 import io.pgbackfill.sink.RowSink;
 import io.pgbackfill.transformer.TransformerApp;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,6 +32,14 @@ public final class StageMetrics {
     public static final String SINK_BATCHES = "pgbackfill.sink.batches";
     public static final String SINK_LAST_BATCH_DURATION = "pgbackfill.sink.last.batch.duration";
     public static final String SINK_FENCED_BATCHES = "pgbackfill.sink.fenced.batches";
+    public static final String SINK_BATCH_DURATION = "pgbackfill.sink.batch.duration";
+    public static final String SINK_BATCH_SIZE = "pgbackfill.sink.batch.size";
+    /** Histogram buckets of the batch latency: from a small streaming batch to a slow COPY of the snapshot. */
+    static final Duration[] DURATION_BUCKETS = {Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+            Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
+            Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)};
+    /** Histogram buckets of rows per batch (sink.batchSize defaults to a few thousand). */
+    static final double[] SIZE_BUCKETS = {1, 10, 50, 100, 500, 1000, 2000, 5000, 10000, 50000};
 
     private StageMetrics() {
     }
@@ -49,26 +62,46 @@ public final class StageMetrics {
                 .description("WAL position of the last change or heartbeat the producer read").register(registry);
     }
 
-    public static void transformer(MeterRegistry registry, TransformerApp transformer) {
+    public static void transformer(MeterRegistry registry, TransformerApp transformer, PipelineSpec spec) {
         FunctionCounter.builder(EVENTS_IN, transformer, TransformerApp::eventsIn).tag("stage", "transformer")
                 .description("records read from the raw topics (watermarks included)").register(registry);
         FunctionCounter.builder(EVENTS_OUT, transformer, TransformerApp::rowsOut).tag("stage", "transformer")
                 .description("records written to the rows topics (watermarks included)").register(registry);
-        FunctionCounter.builder(DEAD_LETTERS, transformer, TransformerApp::deadLetters).tag("stage", "transformer")
-                .description("events the transform rejected, sent to the DLQ topics").register(registry);
+        deadLetters(registry, "transformer", transformer.deadLetterCounts(), spec, "events the transform rejected, sent to the DLQ topics");
     }
 
-    /** The sink's counters; {@link SinkBatchSampler} adds the batch-size distribution. */
-    public static void sink(MeterRegistry registry, RowSink sink) {
+    /** The sink's counters, and histograms of every committed batch's size and latency. */
+    public static void sink(MeterRegistry registry, RowSink sink, PipelineSpec spec) {
         FunctionCounter.builder(EVENTS_OUT, sink, RowSink::rowsWritten).tag("stage", "sink")
                 .description("row changes committed to the target").register(registry);
-        FunctionCounter.builder(DEAD_LETTERS, sink, RowSink::deadLetters).tag("stage", "sink")
-                .description("row changes the target rejected (or malformed), sent to the DLQ topics").register(registry);
+        deadLetters(registry, "sink", sink.deadLetterCounts(), spec, "row changes the target rejected (or malformed), sent to the DLQ topics");
         FunctionCounter.builder(SINK_BATCHES, sink, RowSink::batches)
                 .description("batches committed to the target").register(registry);
         FunctionCounter.builder(SINK_FENCED_BATCHES, sink, RowSink::fencedBatches)
                 .description("batches dropped because another sink instance had claimed their partitions (a zombie kept out)").register(registry);
         TimeGauge.builder(SINK_LAST_BATCH_DURATION, sink, TimeUnit.MILLISECONDS, RowSink::lastBatchMillis)
                 .description("latency of the last batch: database write, dead letters, offset commit").register(registry);
+        Timer duration = Timer.builder(SINK_BATCH_DURATION).serviceLevelObjectives(DURATION_BUCKETS)
+                .description("latency of each committed batch: database write, dead letters, offset commit").register(registry);
+        DistributionSummary size = DistributionSummary.builder(SINK_BATCH_SIZE).serviceLevelObjectives(SIZE_BUCKETS)
+                .description("rows written per committed batch").register(registry);
+        sink.observeBatches((rows, nanos) -> {
+            duration.record(nanos, TimeUnit.NANOSECONDS);
+            size.record(rows);
+        });
+    }
+
+    /**
+     * One counter per (table, reason), labelled with the stage. Every reason the transform and the target can
+     * give is declared at 0 for each target table, so that rate() and increase() see the first letter.
+     */
+    static void deadLetters(MeterRegistry registry, String stage, DeadLetterCounts counts, PipelineSpec spec, String description) {
+        for (TableSpec t : spec.tables()) {
+            for (RowRejected.Reason r : RowRejected.Reason.values()) {
+                counts.declare(t.targetName().id(), r.label());
+            }
+        }
+        counts.forEachKey(k -> FunctionCounter.builder(DEAD_LETTERS, counts, counts.reader(k))
+                .tags("stage", stage, "table", k.table(), "reason", k.reason()).description(description).register(registry));
     }
 }

@@ -155,7 +155,7 @@ public record PipelineStatus(
     }
 
     /** Committed offsets of a group against end offsets (read_committed), partition by partition. */
-    static GroupLag lag(Admin admin, String stage, String group, List<String> topics) throws ExecutionException, InterruptedException {
+    public static GroupLag lag(Admin admin, String stage, String group, List<String> topics) throws ExecutionException, InterruptedException {
         Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
         Map<TopicPartition, OffsetSpec> want = new LinkedHashMap<>();
         var described = admin.describeTopics(topics).allTopicNames().get();

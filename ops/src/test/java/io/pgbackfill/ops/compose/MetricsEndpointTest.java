@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.SpecLoader;
 import io.pgbackfill.core.transform.MigrationPlan;
+import io.pgbackfill.ops.metrics.ConsumerLagProbe;
 import io.pgbackfill.ops.metrics.Health;
-import io.pgbackfill.ops.metrics.MetricsOptions;
 import io.pgbackfill.ops.metrics.ServiceMetrics;
 import io.pgbackfill.ops.metrics.SourceProbe;
 import io.pgbackfill.ops.metrics.StageMetrics;
@@ -59,8 +59,10 @@ class MetricsEndpointTest {
         try (ServiceMetrics metrics = ServiceMetrics.open(spec.pipelineName(), 0, System.out)) {
             StageMetrics.producer(metrics.registry(), producer, spec);
             metrics.own(SourceProbe.idle(spec, producer, metrics.registry()));
-            MetricsOptions.watch(metrics, transformer);
-            MetricsOptions.watch(metrics, sink);
+            StageMetrics.transformer(metrics.registry(), transformer, spec);
+            metrics.own(ConsumerLagProbe.idle(spec, ConsumerLagProbe.Stage.TRANSFORMER, metrics.registry()));
+            StageMetrics.sink(metrics.registry(), sink, spec);
+            metrics.own(ConsumerLagProbe.idle(spec, ConsumerLagProbe.Stage.SINK, metrics.registry()));
 
             HttpResponse<String> scrape = get(metrics.port(), "/metrics");
             assertThat(scrape.statusCode()).isEqualTo(200);
@@ -88,6 +90,21 @@ class MetricsEndpointTest {
             assertThat(text.sum("pgbackfill_source_slot_retained_wal_bytes")).isNaN();
             assertThat(text.sum("pgbackfill_snapshot_rows_estimated", "table=\"public.users\"")).isNaN();
             assertThat(text.has("pgbackfill_snapshot_progress", "table=\"public.users\"")).isTrue();
+            // Dead letters by stage, target table and reason: every reason declared at 0, so increase() sees the first letter.
+            assertThat(text.sum("pgbackfill_dead_letters_total", "stage=\"transformer\"", "table=\"public.users_v2\"", "reason=\"cast failure\"")).isZero();
+            assertThat(text.sum("pgbackfill_dead_letters_total", "stage=\"sink\"", "table=\"public.users_v2\"", "reason=\"rejected by the target database\"")).isZero();
+            // Batch latency and size as histograms (buckets), not only a last value.
+            assertThat(text.sum("pgbackfill_sink_batch_duration_seconds_count")).isZero();
+            assertThat(text.has("pgbackfill_sink_batch_duration_seconds_bucket", "le=\"0.1\"")).isTrue();
+            assertThat(text.has("pgbackfill_sink_batch_size_bucket", "le=\"1000.0\"")).isTrue();
+            // Consumer-group lag per stage and partition: unknown until Kafka was asked.
+            for (int p = 0; p < spec.kafka().partitions(); p++) {
+                assertThat(text.sum("pgbackfill_consumer_lag_records", "stage=\"transformer\"", "topic=\"" + spec.rawTopic(spec.tables().get(0)) + "\"", "partition=\"" + p + "\"")).isNaN();
+                assertThat(text.sum("pgbackfill_consumer_lag_records", "stage=\"sink\"", "topic=\"" + spec.rowsTopic(spec.tables().get(0)) + "\"", "partition=\"" + p + "\"")).isNaN();
+            }
+            assertThat(text.sum("pgbackfill_snapshot_eta_seconds", "table=\"public.users\"")).isNaN();
+            assertThat(text.sum("pgbackfill_source_slot_wal_status", "status=\"lost\"")).isNaN();
+            assertThat(text.sum("pgbackfill_healthy")).isZero();
             assertThat(text.sum("jvm_memory_used_bytes", pipeline)).isPositive();
             assertThat(text.has("process_uptime_seconds")).isTrue();
         }
