@@ -33,8 +33,10 @@ public interface Infrastructure extends AutoCloseable {
     static Infrastructure start() throws Exception {
         String forced = System.getProperty("pgbackfill.infra", System.getenv().getOrDefault("PGBACKFILL_INFRA", ""));
         if (forced.equals("containers") || (!forced.equals("embedded") && ContainerInfrastructure.dockerAvailable())) {
+            InfrastructureLog.chosen("Docker containers (Testcontainers)" + (forced.isEmpty() ? ": a Docker engine answered" : ": forced by pgbackfill.infra"));
             return ContainerInfrastructure.start();
         }
+        InfrastructureLog.chosen("embedded PostgreSQL and an in-process Kafka broker" + (forced.isEmpty() ? ": no Docker engine found" : ": forced by pgbackfill.infra"));
         return EmbeddedInfrastructure.start();
     }
 }

@@ -50,21 +50,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "target/bench", description = "directory of the reports (default ${DEFAULT-VALUE})")
     Path out;
 
-    /**
-     * Debezium logs a WARN for every change event its statistics queue drops ("queue is full") once a snapshot runs
-     * faster than that queue drains: thousands of lines per bench that bury the figures. Unless set otherwise (-D),
-     * keep its errors only; the data path is not affected.
-     */
-    private static void quietDebeziumStatistics() {
-        String key = "org.slf4j.simpleLogger.log.io.debezium.metrics.stats";
-        if (System.getProperty(key) == null) {
-            System.setProperty(key, "error");
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
-        quietDebeziumStatistics();
         BenchOptions options = new BenchOptions(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, out);
         System.out.println("starting PostgreSQL and Kafka...");
         BenchResults results;

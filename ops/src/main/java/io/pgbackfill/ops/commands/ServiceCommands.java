@@ -95,6 +95,7 @@ public final class ServiceCommands {
                 p.start();
                 // After start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
                 MetricsOptions.watch(m, p, s);
+                metrics.logProgress(m);
                 m.reportHealth(() -> Health.of(p.failure()));
                 return runUntilStopped(p, p::failure, "producer");
             }
@@ -123,6 +124,7 @@ public final class ServiceCommands {
             TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads, 200));
             try (ServiceMetrics m = metrics.open(plan.spec())) {
                 MetricsOptions.watch(m, t, plan.spec());
+                metrics.logProgress(m);
                 t.start();
                 m.reportHealth(() -> health(t.failure(), t.isRunning()));
                 return runUntilStopped(t, t::failure, "transformer");
@@ -146,6 +148,7 @@ public final class ServiceCommands {
             RowSink sink = new RowSink(s, SinkConfig.from(s.sink()));
             try (ServiceMetrics m = metrics.open(s)) {
                 MetricsOptions.watch(m, sink, s);
+                metrics.logProgress(m);
                 sink.start();
                 m.reportHealth(() -> Health.of(sink.failure()));
                 return runUntilStopped(sink, sink::failure, "sink");
@@ -175,6 +178,7 @@ public final class ServiceCommands {
                 MetricsOptions.watch(m, p.sink(), plan.spec());
                 p.start();
                 MetricsOptions.watch(m, p.producer(), plan.spec()); // after start(), as in ProducerCommand
+                metrics.logProgress(m);
                 m.reportHealth(() -> health(p.failure(), p.transformer().isRunning()));
                 return runUntilStopped(p, p::failure, "pipeline " + plan.spec().pipelineName());
             }

@@ -21,8 +21,20 @@ public final class MetricsOptions {
                     "0 = any free port (printed at start), -1 = no endpoint"})
     int port = DEFAULT_PORT;
 
+    public static final String PROGRESS_ENV = "PGBACKFILL_PROGRESS_INTERVAL";
+
+    @Option(names = "--progress-interval", defaultValue = "${env:" + PROGRESS_ENV + ":-10}", paramLabel = "SECONDS",
+            description = {"Logs one progress line per stage every SECONDS seconds (default ${DEFAULT-VALUE}, env " + PROGRESS_ENV + "):",
+                    "rows read and written, rates, the snapshot's ETA, consumer lag and dead letters. 0 turns it off."})
+    int progressSeconds = 10;
+
     public ServiceMetrics open(PipelineSpec spec) {
         return ServiceMetrics.open(spec.pipelineName(), port, System.out);
+    }
+
+    /** Starts the progress lines over the meters bound so far (call it after the watch calls). */
+    public void logProgress(ServiceMetrics metrics) {
+        metrics.own(ProgressLog.start(metrics.registry(), Duration.ofSeconds(progressSeconds)));
     }
 
     public static void watch(ServiceMetrics metrics, ChangeEventProducer producer, PipelineSpec spec) {
