@@ -1,5 +1,8 @@
 package io.pgbackfill.ops.commands;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.cutover.Cutover;
@@ -8,6 +11,7 @@ import io.pgbackfill.ops.status.PipelineStatus;
 import io.pgbackfill.ops.verify.ContinuousVerify;
 import io.pgbackfill.ops.verify.Verifier;
 import io.pgbackfill.ops.verify.VerifyLog;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,38 +55,72 @@ public final class CutoverCommand implements Callable<Integer> {
     @Option(names = "--confirm-file", defaultValue = "cutover.confirm", description = "New cluster without switchCommand: the operator creates this file once the application points at the target.")
     Path confirmFile;
 
-    @Option(names = "--confirm-timeout", defaultValue = "300", description = "Seconds to wait for the switch on a new cluster (default ${DEFAULT-VALUE}).")
+    @Option(names = "--confirm-timeout", defaultValue = "60", description = {"Seconds to wait for the switch on a new cluster (default ${DEFAULT-VALUE}).",
+            "Writes to the source stay blocked meanwhile: set it to what the switch really needs."})
     long confirmTimeout;
+
+    @Option(names = "--json", description = "Prints the outcome as one JSON object on stdout; the progress lines go to stderr (schema: docs/json-output.md).")
+    boolean json;
 
     @Override
     public Integer call() throws Exception {
+        PrintStream out = json ? System.err : System.out;
         MigrationPlan plan = spec.plan();
         if (postponeFlag != null && Files.exists(postponeFlag)) {
-            Integer abandoned = postponed(plan);
+            Integer abandoned = postponed(plan, out);
             if (abandoned != null) {
-                return abandoned;
+                return json(abandoned, "abandoned", null, null);
             }
         }
-        CutoverGuard.Verdict verdict = CutoverGuard.check(plan.spec(), spec.file().toString(), Duration.ofMillis(maxLagMs), acceptDeadLetters, System.out);
+        CutoverGuard.Verdict verdict = CutoverGuard.check(plan.spec(), spec.file().toString(), Duration.ofMillis(maxLagMs), acceptDeadLetters, out);
         if (!verdict.go()) {
-            System.out.println("cutover refused:");
-            verdict.refusals().forEach(r -> System.out.println("  - " + r));
-            return BackfillCli.PROBLEM;
+            out.println("cutover refused:");
+            verdict.refusals().forEach(r -> out.println("  - " + r));
+            return json(BackfillCli.PROBLEM, "refused", verdict, null);
         }
         long lastVerifyLsn = VerifyLog.last(plan.spec()).orElseThrow().sourceLsn();
-        Cutover.Outcome o = new Cutover(plan, System.out, Duration.ofSeconds(drainTimeout), confirmFile, Duration.ofSeconds(confirmTimeout))
+        Cutover.Outcome o = new Cutover(plan, out, Duration.ofSeconds(drainTimeout), confirmFile, Duration.ofSeconds(confirmTimeout))
                 .run(lastVerifyLsn, verdict.deadLetters(), acceptDeadLetters);
-        System.out.println(o.done() ? "cutover: DONE, write pause " + o.pauseMillis() + " ms. Next: stop the pipeline, then `backfill teardown SPEC`."
+        out.println(o.done() ? "cutover: DONE, write pause " + o.pauseMillis() + " ms. Next: stop the pipeline, then `backfill teardown SPEC`."
                 : "cutover: NOT DONE (nothing changed)");
-        return o.done() ? BackfillCli.OK : BackfillCli.PROBLEM;
+        return json(o.done() ? BackfillCli.OK : BackfillCli.PROBLEM, o.done() ? "done" : "not done", verdict, o);
+    }
+
+    /** With --json, the outcome as one object on stdout (docs/json-output.md); returns {@code exit}. */
+    private int json(int exit, String result, CutoverGuard.Verdict verdict, Cutover.Outcome outcome) throws Exception {
+        if (!json) {
+            return exit;
+        }
+        ObjectNode root = EventCodec.MAPPER.createObjectNode();
+        root.put("kind", "cutover");
+        root.put("result", result);
+        root.put("done", outcome != null && outcome.done());
+        ArrayNode refusals = root.putArray("refusals");
+        if (verdict != null) {
+            verdict.refusals().forEach(refusals::add);
+            ObjectNode letters = root.putObject("deadLetters");
+            letters.put("total", verdict.deadLetters() == null ? 0 : verdict.deadLetters().total());
+            ObjectNode byReason = letters.putObject("byReason");
+            if (verdict.deadLetters() != null) {
+                verdict.deadLetters().byReason().forEach(byReason::put);
+            }
+            letters.put("accepted", acceptDeadLetters);
+        }
+        if (outcome != null) {
+            root.put("writePauseMillis", outcome.pauseMillis());
+            ArrayNode log = root.putArray("log");
+            outcome.log().forEach(log::add);
+        }
+        System.out.println(EventCodec.MAPPER.writeValueAsString(root));
+        return exit;
     }
 
     /** Waits while the postpone flag exists, verifying what changes every round; non-null when abandoned. */
-    private Integer postponed(MigrationPlan plan) throws Exception {
+    private Integer postponed(MigrationPlan plan, PrintStream out) throws Exception {
         ContinuousVerify watch = new ContinuousVerify(plan.spec(), new Verifier(plan, 10_000, 0, s -> { }), Duration.ofSeconds(drainTimeout));
         while (Files.exists(postponeFlag)) {
             if (panicFlag != null && Files.exists(panicFlag)) {
-                System.out.println("panic flag " + panicFlag + " found: cutover abandoned, nothing changed");
+                out.println("panic flag " + panicFlag + " found: cutover abandoned, nothing changed");
                 return BackfillCli.PROBLEM;
             }
             PipelineStatus s = PipelineStatus.read(plan.spec(), null);
@@ -97,7 +135,7 @@ public final class CutoverCommand implements Callable<Integer> {
                     return "re-check failed: " + e.getMessage();
                 }
             }).orElse("no verify yet: run `backfill verify SPEC`");
-            System.out.println(LocalTime.now().withNano(0) + " postponed (delete " + postponeFlag + " to cut over" + (panicFlag == null ? "" : ", create " + panicFlag
+            out.println(LocalTime.now().withNano(0) + " postponed (delete " + postponeFlag + " to cut over" + (panicFlag == null ? "" : ", create " + panicFlag
                     + " to abort") + "): lag " + s.totalLag() + " events; " + verified);
             long next = System.currentTimeMillis() + 5000;
             while (System.currentTimeMillis() < next && Files.exists(postponeFlag) && (panicFlag == null || !Files.exists(panicFlag))) {

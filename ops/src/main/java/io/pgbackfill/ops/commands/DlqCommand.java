@@ -1,8 +1,13 @@
 package io.pgbackfill.ops.commands;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.dlq.DeadLetterTopic;
 import java.nio.charset.StandardCharsets;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -26,8 +31,14 @@ public final class DlqCommand implements Runnable {
         @Option(names = "--limit", defaultValue = "20", description = "letters to print (default ${DEFAULT-VALUE})")
         int limit;
 
+        @Option(names = "--json", description = "Prints one JSON object: the counts by stage and reason and the first --limit letters (schema: docs/json-output.md).")
+        boolean json;
+
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
+            if (json) {
+                return showJson();
+            }
             Map<String, Integer> byReason = new TreeMap<>();
             int[] shown = {0};
             new DeadLetterTopic(spec.spec()).forEach(l -> {
@@ -39,6 +50,29 @@ public final class DlqCommand implements Runnable {
             });
             System.out.println(byReason.isEmpty() ? "no dead letters" : "by reason:");
             byReason.forEach((r, n) -> System.out.println("  " + n + "  " + r));
+            return BackfillCli.OK;
+        }
+
+        /** Counts by stage and reason, and at most --limit letters (without their values: the events may be large). */
+        private Integer showJson() throws Exception {
+            Map<List<String>, Long> byReason = new TreeMap<>(Comparator.comparing((List<String> k) -> k.get(0)).thenComparing(k -> k.get(1)));
+            ObjectNode root = EventCodec.MAPPER.createObjectNode();
+            root.put("kind", "dlq");
+            ArrayNode letters = EventCodec.MAPPER.createArrayNode();
+            long[] total = {0};
+            new DeadLetterTopic(spec.spec()).forEach(l -> {
+                byReason.merge(List.of(l.stage(), l.reason()), 1L, Long::sum);
+                if (total[0]++ < limit) {
+                    letters.addObject().put("topic", l.topic()).put("partition", l.partition()).put("offset", l.offset())
+                            .put("stage", l.stage()).put("reason", l.reason()).put("message", l.message()).put("sourceTopic", l.sourceTopic())
+                            .put("key", l.key() == null ? null : new String(l.key(), StandardCharsets.UTF_8));
+                }
+            });
+            root.put("total", total[0]);
+            ArrayNode reasons = root.putArray("byReason");
+            byReason.forEach((k, n) -> reasons.addObject().put("stage", k.get(0)).put("reason", k.get(1)).put("count", n));
+            root.set("letters", letters);
+            System.out.println(EventCodec.MAPPER.writeValueAsString(root));
             return BackfillCli.OK;
         }
     }

@@ -1,5 +1,8 @@
 package io.pgbackfill.ops.commands;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.preflight.Check;
 import io.pgbackfill.ops.preflight.Preflight;
@@ -7,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 @Command(name = "preflight", mixinStandardHelpOptions = true,
         description = {"Checks the source and target before a pipeline starts (read-only): wal_level, free slots and WAL senders,",
@@ -16,11 +20,25 @@ public final class PreflightCommand implements Callable<Integer> {
     @Mixin
     SpecArgs spec;
 
+    @Option(names = "--json", description = "Prints the result as one JSON object instead of text (schema: docs/json-output.md).")
+    boolean json;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         List<Check> checks = new Preflight(spec.spec(), spec.file().toString()).run();
-        checks.forEach(System.out::println);
         boolean ok = Preflight.passed(checks);
+        if (json) {
+            ObjectNode root = EventCodec.MAPPER.createObjectNode();
+            root.put("kind", "preflight");
+            root.put("passed", ok);
+            ArrayNode list = root.putArray("checks");
+            for (Check c : checks) {
+                list.addObject().put("name", c.name()).put("verdict", c.verdict().name()).put("detail", c.detail()).put("fix", c.fix());
+            }
+            System.out.println(EventCodec.MAPPER.writeValueAsString(root));
+            return ok ? BackfillCli.OK : BackfillCli.PROBLEM;
+        }
+        checks.forEach(System.out::println);
         System.out.println(ok ? "preflight: PASS" : "preflight: FAIL");
         return ok ? BackfillCli.OK : BackfillCli.PROBLEM;
     }
