@@ -43,17 +43,18 @@ final class TransformProcessor implements Processor<byte[], byte[], byte[], byte
         try {
             event = EventCodec.decodeChange(record.value());
         } catch (IllegalArgumentException e) {
-            deadLetter(record, "malformed event", e.getClass().getSimpleName(), e.getMessage(), null);
+            deadLetter(record, "malformed event", "malformed event", e.getClass().getSimpleName(), e.getMessage(), null);
             return;
         }
         List<RowChange> out;
         try {
             out = transform.apply(event);
         } catch (RowRejected e) {
-            deadLetter(record, e.reasonText(), e.reason().name(), e.getMessage(), e.column());
+            deadLetter(record, e.reasonText(), e.reason().label(), e.reason().name(), e.getMessage(), e.column());
             return;
         } catch (RuntimeException e) {
-            deadLetter(record, RowRejected.Reason.EXPRESSION_ERROR.label(), e.getClass().getSimpleName(), String.valueOf(e.getMessage()), null);
+            deadLetter(record, RowRejected.Reason.EXPRESSION_ERROR.label(), RowRejected.Reason.EXPRESSION_ERROR.label(), e.getClass().getSimpleName(),
+                    String.valueOf(e.getMessage()), null);
             return;
         }
         TransformTopology.InputPartition.set(inputPartition());
@@ -68,13 +69,14 @@ final class TransformProcessor implements Processor<byte[], byte[], byte[], byte
         return context.recordMetadata().map(RecordMetadata::partition).orElse(0);
     }
 
-    private void deadLetter(Record<byte[], byte[]> record, String reason, String errorClass, String message, String column) {
+    /** {@code countedAs}: the reason's label for metrics, without a spec author's words (which could carry row values). */
+    private void deadLetter(Record<byte[], byte[]> record, String reason, String countedAs, String errorClass, String message, String column) {
         RecordMetadata md = context.recordMetadata().orElseThrow();
         Record<byte[], byte[]> dlq = new Record<>(record.key(), record.value(), record.timestamp(),
                 DeadLetter.headers("transformer", reason, errorClass, message, column, md.topic(), md.partition(), md.offset()));
         context.forward(dlq, dlqSink);
         metrics.dlq.incrementAndGet();
-        metrics.deadLetters.add(transform.target().id(), reason);
+        metrics.deadLetters.add(transform.target().id(), countedAs);
     }
 
     /** Counters of one transformer instance, across its tables. */
