@@ -6,6 +6,7 @@ import io.pgbackfill.core.catalog.TableSchema;
 import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.event.RowChange;
 import io.pgbackfill.core.kafka.KafkaTopics;
+import io.pgbackfill.core.kafka.OffsetGap;
 import io.pgbackfill.core.spec.ConnectionSpec;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
@@ -44,6 +45,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class RowSink implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RowSink.class);
+    private static final String STAGE = "sink";
 
     private final PipelineSpec spec;
     private final ConnectionSpec target;
@@ -118,6 +120,7 @@ public final class RowSink implements AutoCloseable {
 
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                startPositions(partitions);
                 withRetry(() -> fence.claim(connection, partitions));
             }
 
@@ -140,7 +143,9 @@ public final class RowSink implements AutoCloseable {
         p.put("group.id", spec.sinkGroupId());
         p.put("client.id", spec.sinkGroupId() + "-" + ProcessHandle.current().pid());
         p.put("enable.auto.commit", "false");
-        p.put("auto.offset.reset", "earliest");
+        // Never jump over deleted events: a partition's start position is set on assignment (startPositions), and
+        // an offset that falls out of range later stops the sink (run) instead of moving to the earliest one left.
+        p.put("auto.offset.reset", "none");
         p.put("isolation.level", "read_committed");
         p.put("max.poll.records", Integer.toString(Math.max(500, config.batchSize())));
         p.put("max.poll.interval.ms", "600000");
@@ -194,10 +199,47 @@ public final class RowSink implements AutoCloseable {
             flush();
         } catch (org.apache.kafka.common.errors.WakeupException | InterruptedSinkException e) {
             // closing
+        } catch (org.apache.kafka.clients.consumer.InvalidOffsetException e) {
+            List<OffsetGap> gaps = gaps(e.partitions());
+            failure.compareAndSet(null, gaps.isEmpty() ? e : new OffsetGap.EventsLost(STAGE, gaps));
+            LOG.error("sink stopped: {}", failure.get().getMessage());
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
             LOG.error("sink stopped: {}", Redaction.redact(t.toString(), target.secret()));
         }
+    }
+
+    /**
+     * Where each newly assigned partition starts: its committed offset, or, on a first start (no commit), the log
+     * start. A committed offset before the log start (or no commit on a log that no longer starts at 0) means events
+     * were deleted before the sink read them: it stops rather than skip them.
+     */
+    private void startPositions(Collection<TopicPartition> partitions) {
+        if (partitions.isEmpty()) {
+            return;
+        }
+        List<OffsetGap> gaps = gaps(partitions);
+        if (!gaps.isEmpty()) {
+            OffsetGap.EventsLost lost = new OffsetGap.EventsLost(STAGE, gaps);
+            failure.compareAndSet(null, lost);
+            throw lost;
+        }
+        var committedNow = consumer.committed(new java.util.HashSet<>(partitions));
+        for (TopicPartition tp : partitions) {
+            if (committedNow.get(tp) == null) {
+                consumer.seek(tp, 0);
+            }
+        }
+    }
+
+    private List<OffsetGap> gaps(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, Long> committedNow = new HashMap<>();
+        consumer.committed(new java.util.HashSet<>(partitions)).forEach((tp, om) -> {
+            if (om != null) {
+                committedNow.put(tp, om.offset());
+            }
+        });
+        return OffsetGap.find(partitions, committedNow, consumer.beginningOffsets(partitions));
     }
 
     private void truncate(TargetTable table, RowChange rc, ConsumerRecord<byte[], byte[]> r) {
