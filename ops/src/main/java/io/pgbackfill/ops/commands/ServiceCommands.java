@@ -76,7 +76,8 @@ public final class ServiceCommands {
 
     @Command(name = "producer", mixinStandardHelpOptions = true,
             description = {"Runs the source stage: Debezium (pgoutput) snapshot + changes of the spec's tables into the raw topics.",
-                    "State (Debezium offsets, snapshot progress) lives in --state-dir: keep it, or a restart re-snapshots."})
+                    "State (Debezium offsets, snapshot progress, the source it belongs to) lives in --state-dir: keep it, or a restart",
+                    "re-snapshots. A lost replication slot stops it at once (exit 3): run `backfill resync SPEC` then."})
     public static final class ProducerCommand implements Callable<Integer> {
         @Mixin
         SpecArgs spec;
@@ -84,13 +85,17 @@ public final class ServiceCommands {
         @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "offsets and progress (default ${DEFAULT-VALUE})")
         Path stateDir;
 
+        @Option(names = "--fresh-state", description = {"If the state in --state-dir belongs to another source (system identifier, database",
+                "or slot differ), discard it and take a new snapshot instead of refusing to start."})
+        boolean freshState;
+
         @Mixin
         MetricsOptions metrics;
 
         @Override
         public Integer call() throws Exception {
             PipelineSpec s = spec.plan().spec();
-            ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")));
+            ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")).withFreshState(freshState));
             try (ServiceMetrics m = metrics.open(s)) {
                 p.start();
                 // After start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
@@ -163,13 +168,17 @@ public final class ServiceCommands {
         @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "offsets and progress (default ${DEFAULT-VALUE})")
         Path stateDir;
 
+        @Option(names = "--fresh-state", description = {"If the producer state in --state-dir belongs to another source (system identifier,",
+                "database or slot differ), discard it and take a new snapshot instead of refusing to start."})
+        boolean freshState;
+
         @Mixin
         MetricsOptions metrics;
 
         @Override
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
-            Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()));
+            Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()), freshState);
             try (ServiceMetrics m = metrics.open(plan.spec())) {
                 MetricsOptions.watch(m, p.transformer());
                 MetricsOptions.watch(m, p.sink());
