@@ -87,15 +87,30 @@ public final class ChangeEventProducer implements AutoCloseable {
         }
     }
 
-    public void start() throws Exception {
+    /**
+     * What must hold before anything starts, checked in seconds: the state directory belongs to this source, and the
+     * slot (if any) is this database's and not lost. Debezium would retry a lost slot for minutes and then blame a
+     * blocking transaction. {@link #start()} calls it; {@code backfill up} calls it before starting the other stages.
+     */
+    public void checkSource() throws Exception {
         Files.createDirectories(config.stateDir());
         try (Connection c = spec.source().open()) {
-            checkIdentity(SourceIdentity.of(c, spec.slotName()));
+            SourceIdentity identity = SourceIdentity.of(c, spec.slotName());
+            checkIdentity(identity);
             Optional<SlotState> slot = SlotState.read(c, spec.slotName());
+            if (slot.isPresent() && !slot.get().database().equals(identity.database())) {
+                throw new IllegalStateException("replication slot " + spec.slotName() + " belongs to database " + slot.get().database()
+                        + ", not to " + identity.database() + ": another pipeline of the same name runs there. Rename this pipeline "
+                        + "(spec 'name'), or tear the other one down (backfill teardown)");
+            }
             if (slot.isPresent() && slot.get().lost()) {
-                throw new SlotState.Lost(slot.get()); // Debezium would retry it for minutes and then blame a blocking transaction
+                throw new SlotState.Lost(slot.get());
             }
         }
+    }
+
+    public void start() throws Exception {
+        checkSource();
         java.nio.file.Path retryFile = config.stateDir().resolve(RETRY_FILE);
         if (Files.exists(retryFile)) {
             // A snapshot failed and we stopped before asking for it again: ask now (see retrySnapshots).
@@ -190,7 +205,7 @@ public final class ChangeEventProducer implements AutoCloseable {
     }
 
     /** Files in the state directory that belong to one source. */
-    static final List<String> STATE_FILES = List.of("offsets.dat", ProducerState.FILE, RETRY_FILE, SourceIdentity.FILE);
+    public static final List<String> STATE_FILES = List.of("offsets.dat", ProducerState.FILE, RETRY_FILE, SourceIdentity.FILE);
 
     /**
      * Refuses state written for another source (or, told so, discards it); records the identity for a state directory

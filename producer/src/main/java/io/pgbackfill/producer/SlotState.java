@@ -12,14 +12,14 @@ import java.util.Optional;
  * behind): the changes in between can never be streamed, and only a new snapshot ({@code backfill resync}) repairs
  * the target. {@code unreserved} means it is about to happen.
  */
-public record SlotState(String name, boolean active, String walStatus, String maxSlotWalKeepSize) {
+public record SlotState(String name, boolean active, String walStatus, String maxSlotWalKeepSize, String database) {
 
     public static Optional<SlotState> read(Connection c, String slot) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT active, coalesce(wal_status, ''), current_setting('max_slot_wal_keep_size') "
+        try (PreparedStatement ps = c.prepareStatement("SELECT active, coalesce(wal_status, ''), current_setting('max_slot_wal_keep_size'), coalesce(database, '') "
                 + "FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, slot);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new SlotState(slot, rs.getBoolean(1), rs.getString(2), rs.getString(3))) : Optional.empty();
+                return rs.next() ? Optional.of(new SlotState(slot, rs.getBoolean(1), rs.getString(2), rs.getString(3), rs.getString(4))) : Optional.empty();
             }
         }
     }

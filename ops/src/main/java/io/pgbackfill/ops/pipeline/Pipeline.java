@@ -31,6 +31,7 @@ public final class Pipeline implements AutoCloseable {
 
     public void start() throws Exception {
         // Downstream first: they create their topics and are ready when the first events arrive.
+        producer.checkSource(); // a lost slot or foreign state: fail in seconds, before the other stages start
         try {
             sink.start();
             transformer.start();
