@@ -205,7 +205,8 @@ public final class RowSink implements AutoCloseable {
             LOG.error("sink stopped: {}", failure.get().getMessage());
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
-            LOG.error("sink stopped: {}", Redaction.redact(t.toString(), target.secret()));
+            Throwable why = failure.get(); // a rebalance listener's own failure comes wrapped: report it, not the wrapper
+            LOG.error("sink stopped: {}", Redaction.redact(why instanceof OffsetGap.EventsLost ? why.getMessage() : why.toString(), target.secret()));
         }
     }
 
