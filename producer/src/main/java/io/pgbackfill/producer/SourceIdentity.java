@@ -57,8 +57,8 @@ public record SourceIdentity(String systemIdentifier, String database, String sl
         return "system " + systemIdentifier + ", database " + database + ", slot " + slot;
     }
 
-    /** Thrown when the state directory belongs to another source. */
-    public static final class Mismatch extends IllegalStateException {
+    /** Thrown when the state directory belongs to another source: the --state-dir given is the wrong one (exit 2). */
+    public static final class Mismatch extends IllegalArgumentException {
         public Mismatch(Path stateDir, SourceIdentity recorded, SourceIdentity actual) {
             super("the producer state in " + stateDir + " belongs to another source (" + recorded + "), not to this one (" + actual
                     + "): its offsets would skip or repeat this source's changes. Use another --state-dir for this source, or pass "

@@ -5,6 +5,7 @@ import io.pgbackfill.core.kafka.TopicSettings;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.producer.ProducerState;
+import io.pgbackfill.producer.SourceIdentity;
 import io.pgbackfill.sink.BatchWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,6 +75,13 @@ public record PipelineStatus(
         ProducerState producer = stateDir != null && Files.exists(stateDir.resolve("producer").resolve(ProducerState.FILE))
                 ? ProducerState.read(stateDir.resolve("producer")) : null;
         try (Connection c = spec.source().open()) {
+            if (producer != null) {
+                // Progress of another source (same pipeline name, other database or server) says nothing about this one.
+                var recorded = SourceIdentity.read(stateDir.resolve("producer"));
+                if (recorded.isPresent() && !recorded.get().equals(SourceIdentity.of(c, spec.slotName()))) {
+                    producer = null;
+                }
+            }
             try (PreparedStatement ps = c.prepareStatement("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")) {
                 ResultSet rs = ps.executeQuery();
                 rs.next();
