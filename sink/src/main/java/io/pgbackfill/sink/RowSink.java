@@ -219,28 +219,32 @@ public final class RowSink implements AutoCloseable {
         if (partitions.isEmpty()) {
             return;
         }
-        List<OffsetGap> gaps = gaps(partitions);
+        Map<TopicPartition, Long> committedNow = committedOffsets(partitions);
+        List<OffsetGap> gaps = OffsetGap.find(partitions, committedNow, consumer.beginningOffsets(partitions));
         if (!gaps.isEmpty()) {
             OffsetGap.EventsLost lost = new OffsetGap.EventsLost(STAGE, gaps);
             failure.compareAndSet(null, lost);
             throw lost;
         }
-        var committedNow = consumer.committed(new java.util.HashSet<>(partitions));
         for (TopicPartition tp : partitions) {
-            if (committedNow.get(tp) == null) {
-                consumer.seek(tp, 0);
+            if (!committedNow.containsKey(tp)) {
+                consumer.seek(tp, 0); // a first start; no gap means the log still starts at 0
             }
         }
     }
 
     private List<OffsetGap> gaps(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, Long> committedNow = new HashMap<>();
+        return OffsetGap.find(partitions, committedOffsets(partitions), consumer.beginningOffsets(partitions));
+    }
+
+    private Map<TopicPartition, Long> committedOffsets(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, Long> out = new HashMap<>();
         consumer.committed(new java.util.HashSet<>(partitions)).forEach((tp, om) -> {
             if (om != null) {
-                committedNow.put(tp, om.offset());
+                out.put(tp, om.offset());
             }
         });
-        return OffsetGap.find(partitions, committedNow, consumer.beginningOffsets(partitions));
+        return out;
     }
 
     private void truncate(TargetTable table, RowChange rc, ConsumerRecord<byte[], byte[]> r) {

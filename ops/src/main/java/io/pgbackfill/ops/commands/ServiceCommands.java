@@ -108,7 +108,8 @@ public final class ServiceCommands {
 
     @Command(name = "transformer", mixinStandardHelpOptions = true,
             description = {"Runs the transform stage: a Kafka Streams app (exactly_once_v2) from raw topics to rows topics and DLQ.",
-                    "Scale out by starting more instances (up to the partition count); they share the application.id."})
+                    "Scale out by starting more instances (up to the partition count); they share the application.id.",
+                    "It never skips raw events Kafka deleted before it read them: it stops (exit 3) and names them; see `backfill resync`."})
     public static final class TransformerCommand implements Callable<Integer> {
         @Mixin
         SpecArgs spec;
@@ -137,7 +138,8 @@ public final class ServiceCommands {
 
     @Command(name = "sink", mixinStandardHelpOptions = true,
             description = {"Runs the write stage: a consumer group from rows topics into the target, idempotent and order-safe.",
-                    "Scale out by starting more instances (up to the partition count)."})
+                    "Scale out by starting more instances (up to the partition count).",
+                    "It never skips rows Kafka deleted before it read them: it stops (exit 3) and names them; see `backfill resync`."})
     public static final class SinkCommand implements Callable<Integer> {
         @Mixin
         SpecArgs spec;

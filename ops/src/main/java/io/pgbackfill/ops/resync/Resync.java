@@ -76,7 +76,8 @@ public final class Resync {
             for (String group : List.of(spec.transformerApplicationId(), spec.sinkGroupId())) {
                 var d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
                 if (d != null && !d.members().isEmpty()) {
-                    return Optional.of("consumer group " + group + " has " + d.members().size() + " member(s): stop every transformer and sink first");
+                    return Optional.of("consumer group " + group + " has " + d.members().size() + " member(s): stop every transformer and sink first "
+                            + "(an instance that died leaves the group after Kafka's session timeout, 45 s by default)");
                 }
             }
         }
