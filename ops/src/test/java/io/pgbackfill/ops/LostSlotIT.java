@@ -87,9 +87,16 @@ class LostSlotIT {
         }
         assertThat(LostChanges.mismatches(infra, db)).isGreaterThan(100);
 
+        // A resync interrupted before it reconciled the target leaves its marker: the pipeline refuses to start on it.
+        io.pgbackfill.ops.resync.ResyncMarker.write(state, 0);
+        CliRun half = CliRun.of("up", file.toString(), "--metrics-port", "-1", "--state-dir", state.toString());
+        assertThat(half.exitCode()).as(half.output()).isEqualTo(2);
+        assertThat(half.output()).contains("did not finish").contains("run `backfill resync SPEC` again");
+
         CliRun resync = CliRun.of("resync", file.toString(), "--state-dir", state.toString());
         assertThat(resync.exitCode()).as(resync.output()).isZero();
         assertThat(resync.output()).contains("dropped replication slot " + spec.slotName() + " (wal_status lost)");
+        assertThat(state.resolve("resync-pending")).doesNotExist();
         try (Connection c = infra.connect(db); Statement st = c.createStatement()) {
             assertThat(DemoData.oracleMismatches(c)).as("rows differing from the transform of the source: %s", DemoData.oracleDiff(c)).isZero();
             assertThat(DemoData.count(c, "users_v2")).isEqualTo(DemoData.count(c, "users"));

@@ -7,6 +7,7 @@ import io.pgbackfill.ops.metrics.Health;
 import io.pgbackfill.ops.metrics.MetricsOptions;
 import io.pgbackfill.ops.metrics.ServiceMetrics;
 import io.pgbackfill.ops.pipeline.Pipeline;
+import io.pgbackfill.ops.resync.ResyncMarker;
 import io.pgbackfill.producer.ChangeEventProducer;
 import io.pgbackfill.producer.ProducerConfig;
 import io.pgbackfill.sink.RowSink;
@@ -95,6 +96,7 @@ public final class ServiceCommands {
         @Override
         public Integer call() throws Exception {
             PipelineSpec s = spec.plan().spec();
+            ResyncMarker.refuseIfPending(stateDir);
             ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")).withFreshState(freshState));
             try (ServiceMetrics m = metrics.open(s)) {
                 p.start();
@@ -180,6 +182,7 @@ public final class ServiceCommands {
         @Override
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
+            ResyncMarker.refuseIfPending(stateDir);
             Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()), freshState);
             try (ServiceMetrics m = metrics.open(plan.spec())) {
                 MetricsOptions.watch(m, p.transformer());

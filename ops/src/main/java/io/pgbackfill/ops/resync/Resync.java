@@ -87,6 +87,7 @@ public final class Resync {
     /** Runs the whole resync; returns the rows removed per target table. */
     public Map<String, Long> run() throws Exception {
         long from = restart();
+        ResyncMarker.write(stateDir, from);
         resetPositions();
         try (Pipeline pipeline = new Pipeline(plan, stateDir, SinkConfig.from(spec.sink()))) {
             pipeline.start();
@@ -96,7 +97,9 @@ public final class Resync {
                 throw new IllegalStateException("a stage failed during the resync: " + pipeline.failure().getMessage(), pipeline.failure());
             }
             say.accept("the new snapshot is in the target and it caught up with the source");
-            return reconcile(from);
+            Map<String, Long> removed = reconcile(from);
+            ResyncMarker.clear(stateDir);
+            return removed;
         }
     }
 
