@@ -42,7 +42,9 @@ class LostSlotIT {
     @Test
     void aLostSlotIsNamedAtOnceAndResyncRepairsTheTarget() throws Exception {
         String db = "lost_slot";
-        try (Connection c = infra.connect(db)) {
+        try (Connection c = infra.connect(db); Statement st = c.createStatement(); ResultSet v = st.executeQuery("SHOW server_version")) {
+            v.next();
+            System.out.println("LostSlotIT on PostgreSQL " + v.getString(1));
             DemoData.createTables(c);
             DemoData.seed(c, 300);
         }
