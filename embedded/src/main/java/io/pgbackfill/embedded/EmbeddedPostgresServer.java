@@ -55,9 +55,29 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
                 .setCleanDataDirectory(false)
                 .setPort(port)
                 .setPGStartupWait(Duration.ofSeconds(60));
-        serverConfig().forEach(b::setServerConfig);
+        // Settings given here become command-line options, which ALTER SYSTEM cannot override: the ones a test changes
+        // at run time (a small max_slot_wal_keep_size to lose a slot) go to postgresql.auto.conf instead.
+        serverConfig().forEach((k, v) -> {
+            if (!RUNTIME_SETTINGS.contains(k)) {
+                b.setServerConfig(k, v);
+            }
+        });
         pg = b.start();
+        try (Connection c = connect("postgres"); Statement st = c.createStatement()) {
+            for (var e : serverConfig().entrySet()) {
+                if (RUNTIME_SETTINGS.contains(e.getKey()) && !st.executeQuery("SELECT 1 FROM pg_settings WHERE name = '" + e.getKey()
+                        + "' AND source = 'configuration file'").next()) {
+                    st.execute("ALTER SYSTEM SET " + e.getKey() + " = '" + e.getValue() + "'");
+                }
+            }
+            st.execute("SELECT pg_reload_conf()");
+        } catch (SQLException e) {
+            throw new IOException("cannot configure the embedded server: " + e.getMessage(), e);
+        }
     }
+
+    /** Settings tests may change with ALTER SYSTEM and a reload. */
+    private static final java.util.Set<String> RUNTIME_SETTINGS = java.util.Set.of("max_slot_wal_keep_size");
 
     private java.util.Map<String, String> serverConfig() {
         java.util.Map<String, String> c = new java.util.LinkedHashMap<>();

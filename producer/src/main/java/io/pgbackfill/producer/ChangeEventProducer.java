@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -86,8 +87,30 @@ public final class ChangeEventProducer implements AutoCloseable {
         }
     }
 
-    public void start() throws Exception {
+    /**
+     * What must hold before anything starts, checked in seconds: the state directory belongs to this source, and the
+     * slot (if any) is this database's and not lost. Debezium would retry a lost slot for minutes and then blame a
+     * blocking transaction. {@link #start()} calls it; {@code backfill up} calls it before starting the other stages.
+     */
+    public void checkSource() throws Exception {
         Files.createDirectories(config.stateDir());
+        try (Connection c = spec.source().open()) {
+            SourceIdentity identity = SourceIdentity.of(c, spec.slotName());
+            checkIdentity(identity);
+            Optional<SlotState> slot = SlotState.read(c, spec.slotName());
+            if (slot.isPresent() && !slot.get().database().equals(identity.database())) {
+                throw new IllegalStateException("replication slot " + spec.slotName() + " belongs to database " + slot.get().database()
+                        + ", not to " + identity.database() + ": another pipeline of the same name runs there. Rename this pipeline "
+                        + "(spec 'name'), or tear the other one down (backfill teardown)");
+            }
+            if (slot.isPresent() && slot.get().lost()) {
+                throw new SlotState.Lost(slot.get());
+            }
+        }
+    }
+
+    public void start() throws Exception {
+        checkSource();
         java.nio.file.Path retryFile = config.stateDir().resolve(RETRY_FILE);
         if (Files.exists(retryFile)) {
             // A snapshot failed and we stopped before asking for it again: ask now (see retrySnapshots).
@@ -178,6 +201,45 @@ public final class ChangeEventProducer implements AutoCloseable {
         });
         stateWriter.scheduleAtFixedRate(this::writeState, 1, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::retrySnapshots, 0, 1, TimeUnit.SECONDS);
+        stateWriter.scheduleWithFixedDelay(this::watchSlot, 5, 5, TimeUnit.SECONDS);
+    }
+
+    /** Files in the state directory that belong to one source. */
+    public static final List<String> STATE_FILES = List.of("offsets.dat", ProducerState.FILE, RETRY_FILE, SourceIdentity.FILE);
+
+    /**
+     * Refuses state written for another source (or, told so, discards it); records the identity for a state directory
+     * that has none yet.
+     */
+    private void checkIdentity(SourceIdentity actual) throws java.io.IOException {
+        Optional<SourceIdentity> recorded = SourceIdentity.read(config.stateDir());
+        if (recorded.isPresent() && !recorded.get().equals(actual)) {
+            if (!config.freshState()) {
+                throw new SourceIdentity.Mismatch(config.stateDir(), recorded.get(), actual);
+            }
+            LOG.warn("discarding the producer state of another source ({}) in {}", recorded.get(), config.stateDir());
+            for (String f : STATE_FILES) {
+                Files.deleteIfExists(config.stateDir().resolve(f));
+            }
+        }
+        if (recorded.isEmpty() || !recorded.get().equals(actual)) {
+            actual.write(config.stateDir());
+        }
+    }
+
+    /** Stops the producer once the slot is lost while it runs (checked every few seconds). */
+    private void watchSlot() {
+        if (!running) {
+            return;
+        }
+        try (Connection c = spec.source().open()) {
+            SlotState.read(c, spec.slotName()).filter(SlotState::lost).ifPresent(s -> {
+                failure.compareAndSet(null, new SlotState.Lost(s));
+                LOG.error("{}", failure.get().getMessage());
+            });
+        } catch (java.sql.SQLException | RuntimeException e) {
+            LOG.debug("cannot read the slot's state: {}", Redaction.redact(String.valueOf(e.getMessage()), spec.source().secret()));
+        }
     }
 
     /** Debezium's logical name; notifications are routed by it. */

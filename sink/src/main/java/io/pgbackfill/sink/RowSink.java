@@ -7,6 +7,7 @@ import io.pgbackfill.core.catalog.TableSchema;
 import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.event.RowChange;
 import io.pgbackfill.core.kafka.KafkaTopics;
+import io.pgbackfill.core.kafka.OffsetGap;
 import io.pgbackfill.core.spec.ConnectionSpec;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
@@ -45,6 +46,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class RowSink implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RowSink.class);
+    private static final String STAGE = "sink";
 
     private final PipelineSpec spec;
     private final ConnectionSpec target;
@@ -121,6 +123,7 @@ public final class RowSink implements AutoCloseable {
 
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                startPositions(partitions);
                 withRetry(() -> fence.claim(connection, partitions));
             }
 
@@ -143,7 +146,9 @@ public final class RowSink implements AutoCloseable {
         p.put("group.id", spec.sinkGroupId());
         p.put("client.id", spec.sinkGroupId() + "-" + ProcessHandle.current().pid());
         p.put("enable.auto.commit", "false");
-        p.put("auto.offset.reset", "earliest");
+        // Never jump over deleted events: a partition's start position is set on assignment (startPositions), and
+        // an offset that falls out of range later stops the sink (run) instead of moving to the earliest one left.
+        p.put("auto.offset.reset", "none");
         p.put("isolation.level", "read_committed");
         p.put("max.poll.records", Integer.toString(Math.max(500, config.batchSize())));
         p.put("max.poll.interval.ms", "600000");
@@ -198,10 +203,52 @@ public final class RowSink implements AutoCloseable {
             flush();
         } catch (org.apache.kafka.common.errors.WakeupException | InterruptedSinkException e) {
             // closing
+        } catch (org.apache.kafka.clients.consumer.InvalidOffsetException e) {
+            List<OffsetGap> gaps = gaps(e.partitions());
+            failure.compareAndSet(null, gaps.isEmpty() ? e : new OffsetGap.EventsLost(STAGE, gaps));
+            LOG.error("sink stopped: {}", failure.get().getMessage());
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
-            LOG.error("sink stopped: {}", Redaction.redact(t.toString(), target.secret()));
+            Throwable why = failure.get(); // a rebalance listener's own failure comes wrapped: report it, not the wrapper
+            LOG.error("sink stopped: {}", Redaction.redact(why instanceof OffsetGap.EventsLost ? why.getMessage() : why.toString(), target.secret()));
         }
+    }
+
+    /**
+     * Where each newly assigned partition starts: its committed offset, or, on a first start (no commit), the log
+     * start. A committed offset before the log start (or no commit on a log that no longer starts at 0) means events
+     * were deleted before the sink read them: it stops rather than skip them.
+     */
+    private void startPositions(Collection<TopicPartition> partitions) {
+        if (partitions.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, Long> committedNow = committedOffsets(partitions);
+        List<OffsetGap> gaps = OffsetGap.find(partitions, committedNow, consumer.beginningOffsets(partitions));
+        if (!gaps.isEmpty()) {
+            OffsetGap.EventsLost lost = new OffsetGap.EventsLost(STAGE, gaps);
+            failure.compareAndSet(null, lost);
+            throw lost;
+        }
+        for (TopicPartition tp : partitions) {
+            if (!committedNow.containsKey(tp)) {
+                consumer.seek(tp, 0); // a first start; no gap means the log still starts at 0
+            }
+        }
+    }
+
+    private List<OffsetGap> gaps(Collection<TopicPartition> partitions) {
+        return OffsetGap.find(partitions, committedOffsets(partitions), consumer.beginningOffsets(partitions));
+    }
+
+    private Map<TopicPartition, Long> committedOffsets(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, Long> out = new HashMap<>();
+        consumer.committed(new java.util.HashSet<>(partitions)).forEach((tp, om) -> {
+            if (om != null) {
+                out.put(tp, om.offset());
+            }
+        });
+        return out;
     }
 
     private void truncate(TargetTable table, RowChange rc, ConsumerRecord<byte[], byte[]> r) {

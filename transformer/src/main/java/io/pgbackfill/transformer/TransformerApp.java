@@ -1,13 +1,17 @@
 package io.pgbackfill.transformer;
 
+import io.pgbackfill.core.kafka.GroupPositions;
 import io.pgbackfill.core.kafka.KafkaTopics;
+import io.pgbackfill.core.kafka.OffsetGap;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
@@ -20,6 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TransformerApp implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TransformerApp.class);
+    private static final String STAGE = "transformer";
     private final MigrationPlan plan;
     private final TransformerConfig config;
     private final TransformProcessor.TransformMetrics metrics = new TransformProcessor.TransformMetrics();
@@ -48,10 +53,20 @@ public final class TransformerApp implements AutoCloseable {
                         + "rows keep their raw partition so that watermarks stay exact");
             }
         }
+        List<String> raw = spec.tables().stream().map(spec::rawTopic).toList();
+        try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers())) {
+            GroupPositions.guard(admin, spec.transformerApplicationId(), raw, STAGE);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot read the transformer's positions from Kafka: " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
         streams = new KafkaStreams(TransformTopology.build(plan, metrics), properties());
         streams.setUncaughtExceptionHandler(e -> {
-            failure.compareAndSet(null, e);
-            LOG.error("transformer failed: {}", e.toString());
+            Throwable why = explain(e, raw);
+            failure.compareAndSet(null, why);
+            LOG.error("transformer failed: {}", why instanceof OffsetGap.EventsLost ? why.getMessage() : why.toString());
             return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         streams.start();
@@ -68,7 +83,9 @@ public final class TransformerApp implements AutoCloseable {
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
         p.put(StreamsConfig.consumerPrefix("max.poll.records"), 5000);
-        p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+        // Never jump: every partition has a committed offset before the start (GroupPositions.guard), and one that
+        // falls out of range (events deleted before they were read) stops the stage instead of skipping them.
+        p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "none");
         p.put(StreamsConfig.producerPrefix("linger.ms"), 20);
         p.put(StreamsConfig.producerPrefix("batch.size"), 262144);
         p.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
@@ -81,6 +98,28 @@ public final class TransformerApp implements AutoCloseable {
         p.put(StreamsConfig.producerPrefix("max.request.size"), KafkaTopics.MAX_RECORD_BYTES);
         p.put(StreamsConfig.producerPrefix("buffer.memory"), 2L * KafkaTopics.MAX_RECORD_BYTES);
         return p;
+    }
+
+    /** An offset out of range becomes the message that names what was lost; anything else stays as it is. */
+    private Throwable explain(Throwable e, List<String> raw) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.clients.consumer.InvalidOffsetException) {
+                PipelineSpec spec = plan.spec();
+                try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers())) {
+                    var partitions = GroupPositions.partitions(admin, raw);
+                    var gaps = OffsetGap.find(partitions, GroupPositions.committed(admin, spec.transformerApplicationId()), GroupPositions.logStarts(admin, partitions));
+                    if (!gaps.isEmpty()) {
+                        return new OffsetGap.EventsLost(STAGE, gaps);
+                    }
+                } catch (ExecutionException | RuntimeException ex) {
+                    LOG.debug("cannot read the positions to explain {}", e.toString());
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                }
+                return new IllegalStateException("the transformer stopped instead of skipping events: " + t.getMessage() + "; " + OffsetGap.REPAIR, e);
+            }
+        }
+        return e;
     }
 
     public long eventsIn() {

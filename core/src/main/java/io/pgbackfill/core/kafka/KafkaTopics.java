@@ -11,13 +11,29 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 
-/** Creates the pipeline's topics when missing; a topic that exists is left as it is. */
+/**
+ * Creates the pipeline's topics when missing; a topic that exists is left as it is ({@code preflight} and {@code status}
+ * check its settings, see {@link TopicSettings}).
+ */
 public final class KafkaTopics {
     /**
      * Largest record the pipeline writes (topic max.message.bytes, producers' max.request.size): rows with
      * multi-megabyte values (a 2 MB text column is not rare) must flow, not stop the producer.
      */
     public static final int MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+    /**
+     * Settings of every topic the pipeline creates (raw, rows, DLQ). Retention is unlimited while the pipeline exists
+     * (teardown --kafka deletes the topics): a stage stopped over a long weekend must find its unread events still there,
+     * and dead letters must stay replayable. Deletion by time or size would make a stage skip changes (it now stops
+     * instead, see {@link OffsetGap}, but then only a resync repairs the target).
+     */
+    public static final Map<String, String> TOPIC_CONFIGS = Map.of(
+            "compression.type", "producer",
+            "max.message.bytes", Integer.toString(MAX_RECORD_BYTES),
+            "cleanup.policy", "delete",
+            "retention.ms", "-1",
+            "retention.bytes", "-1");
 
     private KafkaTopics() {
     }
@@ -26,6 +42,16 @@ public final class KafkaTopics {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(AdminClientConfig.CLIENT_ID_CONFIG, "pgbackfill-admin");
+        return Admin.create(p);
+    }
+
+    /** An admin client whose calls give up after {@code timeoutMs} (checks that must answer, not wait for a broker). */
+    public static Admin admin(String bootstrapServers, int timeoutMs) {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "pgbackfill-admin");
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeoutMs, 5000));
         return Admin.create(p);
     }
 
@@ -65,7 +91,7 @@ public final class KafkaTopics {
         for (String t : topics) {
             // Replication factor: the broker's default (1 on a single node, 3 on a production cluster).
             wanted.add(new NewTopic(t, java.util.Optional.of(partitions), java.util.Optional.empty())
-                    .configs(Map.of("compression.type", "producer", "max.message.bytes", Integer.toString(MAX_RECORD_BYTES))));
+                    .configs(TOPIC_CONFIGS));
         }
         var result = admin.createTopics(wanted);
         for (var e : result.values().entrySet()) {

@@ -13,9 +13,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "preflight", mixinStandardHelpOptions = true,
-        description = {"Checks the source and target before a pipeline starts (read-only): wal_level, free slots and WAL senders,",
-                "max_slot_wal_keep_size, keys, replica identity, privileges, the spec against both catalogs, long transactions,",
-                "disk headroom. Each check prints PASS, WARN or FAIL with the fix. Exit 1 on any FAIL."})
+        description = {"Checks the source, the target and Kafka before a pipeline starts (read-only): wal_level, the slot (a lost one",
+                "fails), free slots and WAL senders, max_slot_wal_keep_size, keys, replica identity, privileges, the spec against both",
+                "catalogs, long transactions, disk headroom, and the retention, cleanup policy and replication of the pipeline's",
+                "existing topics. Each check prints PASS, WARN or FAIL with the fix. Exit 1 on any FAIL."})
 public final class PreflightCommand implements Callable<Integer> {
     @Mixin
     SpecArgs spec;

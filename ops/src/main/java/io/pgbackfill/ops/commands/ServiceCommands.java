@@ -7,6 +7,7 @@ import io.pgbackfill.ops.metrics.Health;
 import io.pgbackfill.ops.metrics.MetricsOptions;
 import io.pgbackfill.ops.metrics.ServiceMetrics;
 import io.pgbackfill.ops.pipeline.Pipeline;
+import io.pgbackfill.ops.resync.ResyncMarker;
 import io.pgbackfill.producer.ChangeEventProducer;
 import io.pgbackfill.producer.ProducerConfig;
 import io.pgbackfill.sink.RowSink;
@@ -76,7 +77,8 @@ public final class ServiceCommands {
 
     @Command(name = "producer", mixinStandardHelpOptions = true,
             description = {"Runs the source stage: Debezium (pgoutput) snapshot + changes of the spec's tables into the raw topics.",
-                    "State (Debezium offsets, snapshot progress) lives in --state-dir: keep it, or a restart re-snapshots."})
+                    "State (Debezium offsets, snapshot progress, the source it belongs to) lives in --state-dir: keep it, or a restart",
+                    "re-snapshots. A lost replication slot stops it at once (exit 3): run `backfill resync SPEC` then."})
     public static final class ProducerCommand implements Callable<Integer> {
         @Mixin
         SpecArgs spec;
@@ -84,13 +86,18 @@ public final class ServiceCommands {
         @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "offsets and progress (default ${DEFAULT-VALUE})")
         Path stateDir;
 
+        @Option(names = "--fresh-state", description = {"If the state in --state-dir belongs to another source (system identifier, database",
+                "or slot differ), discard it and take a new snapshot instead of refusing to start."})
+        boolean freshState;
+
         @Mixin
         MetricsOptions metrics;
 
         @Override
         public Integer call() throws Exception {
             PipelineSpec s = spec.plan().spec();
-            ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")));
+            ResyncMarker.refuseIfPending(stateDir);
+            ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")).withFreshState(freshState));
             try (ServiceMetrics m = metrics.open(s)) {
                 p.start();
                 // After start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
@@ -104,7 +111,8 @@ public final class ServiceCommands {
 
     @Command(name = "transformer", mixinStandardHelpOptions = true,
             description = {"Runs the transform stage: a Kafka Streams app (exactly_once_v2) from raw topics to rows topics and DLQ.",
-                    "Scale out by starting more instances (up to the partition count); they share the application.id."})
+                    "Scale out by starting more instances (up to the partition count); they share the application.id.",
+                    "It never skips raw events Kafka deleted before it read them: it stops (exit 3) and names them; see `backfill resync`."})
     public static final class TransformerCommand implements Callable<Integer> {
         @Mixin
         SpecArgs spec;
@@ -134,7 +142,8 @@ public final class ServiceCommands {
 
     @Command(name = "sink", mixinStandardHelpOptions = true,
             description = {"Runs the write stage: a consumer group from rows topics into the target, idempotent and order-safe.",
-                    "Scale out by starting more instances (up to the partition count)."})
+                    "Scale out by starting more instances (up to the partition count).",
+                    "It never skips rows Kafka deleted before it read them: it stops (exit 3) and names them; see `backfill resync`."})
     public static final class SinkCommand implements Callable<Integer> {
         @Mixin
         SpecArgs spec;
@@ -166,13 +175,18 @@ public final class ServiceCommands {
         @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "offsets and progress (default ${DEFAULT-VALUE})")
         Path stateDir;
 
+        @Option(names = "--fresh-state", description = {"If the producer state in --state-dir belongs to another source (system identifier,",
+                "database or slot differ), discard it and take a new snapshot instead of refusing to start."})
+        boolean freshState;
+
         @Mixin
         MetricsOptions metrics;
 
         @Override
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
-            Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()));
+            ResyncMarker.refuseIfPending(stateDir);
+            Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()), freshState);
             try (ServiceMetrics m = metrics.open(plan.spec())) {
                 MetricsOptions.watch(m, p.transformer(), plan.spec());
                 MetricsOptions.watch(m, p.sink(), plan.spec());

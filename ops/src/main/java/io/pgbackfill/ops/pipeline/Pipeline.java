@@ -19,16 +19,32 @@ public final class Pipeline implements AutoCloseable {
     private final RowSink sink;
 
     public Pipeline(MigrationPlan plan, Path stateDir, SinkConfig sinkConfig) {
-        this.producer = new ChangeEventProducer(ProducerConfig.of(plan.spec(), stateDir.resolve("producer")));
+        this(plan, stateDir, sinkConfig, false);
+    }
+
+    /** @param freshState discard producer state that belongs to another source instead of refusing to start */
+    public Pipeline(MigrationPlan plan, Path stateDir, SinkConfig sinkConfig, boolean freshState) {
+        this.producer = new ChangeEventProducer(ProducerConfig.of(plan.spec(), stateDir.resolve("producer")).withFreshState(freshState));
         this.transformer = new TransformerApp(plan, TransformerConfig.of(stateDir.resolve("streams")));
         this.sink = new RowSink(plan.spec(), sinkConfig);
     }
 
     public void start() throws Exception {
         // Downstream first: they create their topics and are ready when the first events arrive.
-        sink.start();
-        transformer.start();
-        producer.start();
+        producer.checkSource(); // a lost slot or foreign state: fail in seconds, before the other stages start
+        try {
+            sink.start();
+            transformer.start();
+            producer.start();
+        } catch (Exception e) {
+            // A stage that refuses to start (a lost slot, deleted events, foreign state) stops the others too.
+            try {
+                close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
     }
 
     public ChangeEventProducer producer() {

@@ -15,7 +15,13 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import io.pgbackfill.core.kafka.KafkaTopics;
+import io.pgbackfill.core.kafka.TopicSettings;
+import io.pgbackfill.producer.SlotState;
+import org.apache.kafka.clients.admin.Admin;
 
 /**
  * Everything that should be true before a pipeline starts, checked read-only against the source
@@ -46,7 +52,38 @@ public final class Preflight {
         } catch (SQLException e) {
             out.add(Check.fail("target reachable", Redaction.redact(e.getMessage(), spec.targetOrSource().secret()), "check target.jdbcUrl, user and password"));
         }
+        kafka(out);
         return out;
+    }
+
+    /**
+     * The pipeline's topics that exist already: retention, cleanup policy, replication (see {@link TopicSettings});
+     * missing ones are created with unlimited retention by the stages.
+     */
+    private void kafka(List<Check> out) {
+        List<String> topics = new ArrayList<>();
+        for (TableSpec t : spec.tables()) {
+            topics.addAll(List.of(spec.rawTopic(t), spec.rowsTopic(t), spec.dlqTopic(t)));
+        }
+        try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers(), 15_000)) {
+            int brokers = admin.describeCluster().nodes().get().size();
+            Map<String, TopicSettings> existing = TopicSettings.read(admin, topics);
+            int clean = 0;
+            for (TopicSettings ts : existing.values()) {
+                List<TopicSettings.Finding> findings = ts.findings(brokers);
+                for (TopicSettings.Finding f : findings) {
+                    out.add(f.severity() == TopicSettings.Severity.FAIL ? Check.fail("topic " + ts.topic(), f.problem(), f.fix())
+                            : Check.warn("topic " + ts.topic(), f.problem(), f.fix()));
+                }
+                clean += findings.isEmpty() ? 1 : 0;
+            }
+            out.add(Check.pass("kafka topics", clean + " of " + existing.size() + " existing topics without findings; "
+                    + (topics.size() - existing.size()) + " to be created with retention.ms=-1, retention.bytes=-1"));
+        } catch (ExecutionException e) {
+            out.add(Check.fail("kafka reachable", spec.kafka().bootstrapServers() + ": " + e.getCause().getMessage(), "check kafka.bootstrapServers and that the brokers run"));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     public static boolean passed(List<Check> checks) {
@@ -57,10 +94,15 @@ public final class Preflight {
         String wal = setting(c, "wal_level");
         out.add("logical".equals(wal) ? Check.pass("wal_level", "logical")
                 : Check.fail("wal_level", wal, "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL"));
-        boolean slotExists = exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + spec.slotName() + "'");
+        Optional<SlotState> slot = SlotState.read(c, spec.slotName());
         int maxSlots = Integer.parseInt(setting(c, "max_replication_slots"));
         int usedSlots = count(c, "SELECT count(*) FROM pg_replication_slots");
-        out.add(slotExists ? Check.pass("replication slot", spec.slotName() + " exists (resume)")
+        out.add(slot.isPresent() && slot.get().lost() ? Check.fail("replication slot", slot.get().lostReason(), SlotState.RESYNC)
+                : slot.isPresent() && slot.get().unreserved() ? Check.warn("replication slot", spec.slotName()
+                        + " exists but wal_status = unreserved: the WAL it needs is past max_slot_wal_keep_size (" + slot.get().maxSlotWalKeepSize()
+                        + ") and the next checkpoint may remove it (the slot is then lost and needs a resync)",
+                        "start the producer now so the slot advances, or raise max_slot_wal_keep_size; SELECT pg_reload_conf()")
+                : slot.isPresent() ? Check.pass("replication slot", spec.slotName() + " exists (resume), wal_status " + slot.get().walStatus())
                 : usedSlots < maxSlots ? Check.pass("replication slots", (maxSlots - usedSlots) + " of " + maxSlots + " free")
                 : Check.fail("replication slots", "all " + maxSlots + " in use", "raise max_replication_slots or drop an unused slot"));
         int maxSenders = Integer.parseInt(setting(c, "max_wal_senders"));
@@ -70,7 +112,7 @@ public final class Preflight {
         String keep = setting(c, "max_slot_wal_keep_size");
         out.add("-1".equals(keep) ? Check.warn("max_slot_wal_keep_size", "unlimited: a stuck slot can fill the disk",
                 "ALTER SYSTEM SET max_slot_wal_keep_size = '50GB' (size it to your disk); SELECT pg_reload_conf()")
-                : Check.pass("max_slot_wal_keep_size", keep + " MB"));
+                : Check.pass("max_slot_wal_keep_size", keep));
         privileges(c, out);
         for (TableSpec t : spec.tables()) {
             Optional<TableSchema> s = TableSchema.read(c, t.sourceName());

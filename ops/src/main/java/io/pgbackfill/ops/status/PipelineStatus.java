@@ -1,9 +1,11 @@
 package io.pgbackfill.ops.status;
 
 import io.pgbackfill.core.kafka.KafkaTopics;
+import io.pgbackfill.core.kafka.TopicSettings;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.producer.ProducerState;
+import io.pgbackfill.producer.SourceIdentity;
 import io.pgbackfill.sink.BatchWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +37,9 @@ public record PipelineStatus(
         List<GroupLag> groups,
         Map<String, Long> deadLetters,
         Long sinkWatermarkLag,
-        List<String> longQueries) {
+        List<String> longQueries,
+        Map<String, TopicSettings> topics,
+        int brokers) {
 
     public record Slot(String name, boolean exists, boolean active, long lagBytes, long retainedBytes, String walStatus) {
     }
@@ -71,6 +75,13 @@ public record PipelineStatus(
         ProducerState producer = stateDir != null && Files.exists(stateDir.resolve("producer").resolve(ProducerState.FILE))
                 ? ProducerState.read(stateDir.resolve("producer")) : null;
         try (Connection c = spec.source().open()) {
+            if (producer != null) {
+                // Progress of another source (same pipeline name, other database or server) says nothing about this one.
+                var recorded = SourceIdentity.read(stateDir.resolve("producer"));
+                if (recorded.isPresent() && !recorded.get().equals(SourceIdentity.of(c, spec.slotName()))) {
+                    producer = null;
+                }
+            }
             try (PreparedStatement ps = c.prepareStatement("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")) {
                 ResultSet rs = ps.executeQuery();
                 rs.next();
@@ -116,6 +127,8 @@ public record PipelineStatus(
         }
         List<GroupLag> groups = new ArrayList<>();
         Map<String, Long> dlq = new LinkedHashMap<>();
+        Map<String, TopicSettings> topics = Map.of();
+        int brokers = 0;
         try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers())) {
             List<String> raw = spec.tables().stream().map(spec::rawTopic).toList();
             List<String> rows = spec.tables().stream().map(spec::rowsTopic).toList();
@@ -124,12 +137,18 @@ public record PipelineStatus(
             for (TableSpec t : spec.tables()) {
                 dlq.put(spec.dlqTopic(t), size(admin, spec.dlqTopic(t)));
             }
+            List<String> all = new ArrayList<>();
+            for (TableSpec t : spec.tables()) {
+                all.addAll(List.of(spec.rawTopic(t), spec.rowsTopic(t), spec.dlqTopic(t)));
+            }
+            topics = TopicSettings.read(admin, all);
+            brokers = admin.describeCluster().nodes().get().size();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
             throw new IllegalStateException("Kafka at " + spec.kafka().bootstrapServers() + ": " + e.getCause().getMessage(), e.getCause());
         }
-        return new PipelineStatus(System.currentTimeMillis(), slot, snapshot, groups, dlq, watermarkLag, longQueries);
+        return new PipelineStatus(System.currentTimeMillis(), slot, snapshot, groups, dlq, watermarkLag, longQueries, topics, brokers);
     }
 
     private static boolean allPartitionsDone(Connection c, PipelineSpec spec, TableSpec t) {

@@ -28,6 +28,9 @@ public final class StatusScreen {
         sb.append(slot.exists() ? String.format(Locale.ROOT, "  %s %s, lag %s, retained WAL %s%s%n", slot.name(), slot.active() ? "active" : "INACTIVE",
                 bytes(slot.lagBytes()), bytes(slot.retainedBytes()), slot.walStatus().isEmpty() ? "" : ", wal_status " + slot.walStatus())
                 : "  " + slot.name() + " does not exist (not started, or torn down)\n");
+        if ("lost".equals(slot.walStatus())) {
+            sb.append("  LOST: the source removed WAL this slot needed; changes since cannot be streamed. ").append(io.pgbackfill.producer.SlotState.RESYNC).append('\n');
+        }
         if (s.sinkWatermarkLag() != null) {
             sb.append(String.format(Locale.ROOT, "  target is behind the source by %s of WAL (sink watermarks)%n", bytes(s.sinkWatermarkLag())));
         }
@@ -45,6 +48,14 @@ public final class StatusScreen {
                 sb.append(String.format(Locale.ROOT, "      %s[%d] committed %,d end %,d lag %,d%n", p.topic(), p.partition(), p.committed(), p.end(), p.lag()));
             }
         }
+        sb.append("TOPICS\n");
+        if (s.topics().isEmpty()) {
+            sb.append("  none yet (created with retention.ms=-1, retention.bytes=-1 when the stages start)\n");
+        }
+        s.topics().values().forEach(t -> {
+            sb.append("  ").append(t.topic()).append(": ").append(t.summary()).append('\n');
+            t.findings(s.brokers()).forEach(f -> sb.append("    ").append(f.severity()).append(' ').append(f.problem()).append("\n      fix: ").append(f.fix()).append('\n'));
+        });
         sb.append("DEAD LETTERS\n");
         s.deadLetters().forEach((t, n) -> sb.append(String.format(Locale.ROOT, "  %s: %,d%s%n", t, n, n > 0 ? "  (backfill dlq show SPEC)" : "")));
         sb.append("LONG-RUNNING QUERIES ON THE SOURCE (> 30 s)\n");
