@@ -4,10 +4,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
+import io.pgbackfill.core.spec.KafkaSpec;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 
@@ -38,32 +37,30 @@ public final class KafkaTopics {
     private KafkaTopics() {
     }
 
-    public static Admin admin(String bootstrapServers) {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "pgbackfill-admin");
-        return Admin.create(p);
+    public static Admin admin(KafkaSpec kafka) {
+        return Admin.create(KafkaClientConfig.of(kafka, "pgbackfill-admin"));
     }
 
     /** An admin client whose calls give up after {@code timeoutMs} (checks that must answer, not wait for a broker). */
-    public static Admin admin(String bootstrapServers, int timeoutMs) {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "pgbackfill-admin");
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeoutMs, 5000));
+    public static Admin admin(KafkaSpec kafka, int timeoutMs) {
+        java.util.Properties p = KafkaClientConfig.of(kafka, "pgbackfill-admin");
+        p.put(org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
+        p.put(org.apache.kafka.clients.admin.AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeoutMs, 5000));
         return Admin.create(p);
     }
 
-    public static void ensure(String bootstrapServers, Collection<String> topics, int partitions) {
-        try (Admin admin = admin(bootstrapServers)) {
+    /** Creates the missing topics; refused credentials or certificates fail as {@link io.pgbackfill.core.CannotStart}. */
+    public static void ensure(KafkaSpec kafka, Collection<String> topics, int partitions) {
+        try (Admin admin = admin(kafka)) {
             ensure(admin, topics, partitions);
+        } catch (RuntimeException e) {
+            throw KafkaClientConfig.cannotStart(kafka, e).map(RuntimeException.class::cast).orElse(e);
         }
     }
 
     /** Partition count of each topic (topics that do not exist are left out). */
-    public static Map<String, Integer> partitionCounts(String bootstrapServers, Collection<String> topics) {
-        try (Admin admin = admin(bootstrapServers)) {
+    public static Map<String, Integer> partitionCounts(KafkaSpec kafka, Collection<String> topics) {
+        try (Admin admin = admin(kafka)) {
             Map<String, Integer> out = new java.util.HashMap<>();
             long deadline = System.currentTimeMillis() + 15_000;
             do {

@@ -11,9 +11,10 @@ import java.util.Objects;
  *
  * <pre>
  * name: users-split                  # required; [a-z0-9_-], used in slot/topic/group names
- * source:   {jdbcUrl, user, passwordEnv | passwordFile}
+ * source:   {jdbcUrl (TLS etc. as URL parameters), user, passwordEnv | passwordFile}
  * target:   same keys; omitted = the source database
- * kafka:    {bootstrapServers, topicPrefix (default pgbackfill.NAME), partitions (default 4)}
+ * kafka:    {bootstrapServers, topicPrefix (default pgbackfill.NAME), partitions (default 4),
+ *            properties: {client property: value | {env: VAR} | {file: PATH}}}
  * snapshot: {chunkSize (default 10000)}
  * sink:     {batchSize (default 5000), lingerMs (default 50), copyThreshold (default 1000), truncate: refuse|apply}
  * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper}]
@@ -31,6 +32,8 @@ public record PipelineSpec(
         CutoverSpec cutover) {
 
     public PipelineSpec {
+        source = source == null ? null : source.as("source");
+        target = target == null ? null : target.as("target");
         kafka = kafka == null ? KafkaSpec.DEFAULT : kafka;
         snapshot = snapshot == null ? SnapshotSpec.DEFAULT : snapshot;
         sink = sink == null ? SinkSpec.DEFAULT : sink;

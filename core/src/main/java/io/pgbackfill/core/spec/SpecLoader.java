@@ -42,6 +42,10 @@ public final class SpecLoader {
     }
 
     public static PipelineSpec parse(String yaml, String fileName) {
+        List<SpecException.Problem> passwords = writtenPasswords(yaml, fileName);
+        if (!passwords.isEmpty()) {
+            throw new SpecException(passwords);
+        }
         PipelineSpec spec;
         try {
             spec = YAML.readValue(yaml, PipelineSpec.class);
@@ -58,12 +62,55 @@ public final class SpecLoader {
         if (spec == null) {
             throw new SpecException(fileName, 1, 1, "the spec file is empty");
         }
-        validate(spec, fileName);
+        validate(spec, fileName, yaml);
         return spec;
     }
 
-    private static void validate(PipelineSpec spec, String file) {
+    /**
+     * A {@code password:} key under {@code source:} or {@code target:} would be a secret in the spec file (and used to
+     * be ignored silently): refused where it was written, before anything else is read.
+     */
+    private static List<SpecException.Problem> writtenPasswords(String yaml, String file) {
+        List<SpecException.Problem> out = new ArrayList<>();
+        try (com.fasterxml.jackson.core.JsonParser p = YAML.getFactory().createParser(yaml)) {
+            java.util.Deque<String> path = new java.util.ArrayDeque<>();
+            String field = null;
+            for (com.fasterxml.jackson.core.JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                switch (t) {
+                    case START_OBJECT, START_ARRAY -> {
+                        path.push(field == null ? "" : field);
+                        field = null;
+                    }
+                    case END_OBJECT, END_ARRAY -> {
+                        path.pop();
+                        field = null;
+                    }
+                    case FIELD_NAME -> {
+                        field = p.currentName();
+                        String parent = path.peek();
+                        if ("password".equals(field) && path.size() == 2 && ("source".equals(parent) || "target".equals(parent))) {
+                            JsonLocation at = p.currentTokenLocation();
+                            out.add(new SpecException.Problem(file, at.getLineNr(), at.getColumnNr(), parent + ".password: a password is never written "
+                                    + "in the spec; name an environment variable (passwordEnv: PGBACKFILL_" + parent.toUpperCase(java.util.Locale.ROOT)
+                                    + "_PASSWORD) or a file (passwordFile: /run/secrets/" + parent + "-db-password) instead"));
+                        }
+                    }
+                    default -> field = null;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Not valid YAML: the real parse below reports where.
+        }
+        return out;
+    }
+
+    private static void validate(PipelineSpec spec, String file, String yaml) {
         List<SpecException.Problem> problems = new ArrayList<>();
+        connection(problems, file, yaml, spec.source(), "source", true);
+        if (spec.target() != null) {
+            connection(problems, file, yaml, spec.target(), "target", false);
+        }
+        problems.addAll(io.pgbackfill.core.kafka.KafkaClientConfig.problems(spec.kafka(), file));
         if (!PIPELINE_NAME.matcher(spec.name().text()).matches()) {
             problems.add(at(file, spec.name(), "name '" + spec.name().text() + "' must be 1-40 characters of a-z, 0-9, '_' or '-', starting with a letter or digit"));
         }
@@ -104,6 +151,45 @@ public final class SpecLoader {
         if (!problems.isEmpty()) {
             throw new SpecException(problems);
         }
+    }
+
+    /** The URL as pgjdbc reads it; the source's must name one host (a replication connection follows no fail-over list). */
+    private static void connection(List<SpecException.Problem> problems, String file, String yaml, ConnectionSpec c, String side, boolean replication) {
+        int[] at = where(yaml, c.jdbcUrl());
+        ConnectionSpec.JdbcUrl url;
+        try {
+            url = c.parsedUrl();
+        } catch (IllegalArgumentException e) {
+            problems.add(new SpecException.Problem(file, at[0], at[1], side + ".jdbcUrl: " + e.getMessage()));
+            return;
+        }
+        for (String secret : ConnectionSpec.JdbcUrl.SECRET_PARAMETERS) {
+            if (url.parameters().containsKey(secret)) {
+                problems.add(new SpecException.Problem(file, at[0], at[1], side + ".jdbcUrl carries '" + secret + "=': a secret is never written in the spec; "
+                        + (secret.equals("password") ? "use " + side + ".passwordEnv or " + side + ".passwordFile" : "use a client key without a passphrase, readable only by pgbackfill")));
+            }
+        }
+        if (replication && url.multiHost()) {
+            problems.add(new SpecException.Problem(file, at[0], at[1], side + ".jdbcUrl names several hosts (" + String.join(",", url.hosts())
+                    + "): the source's replication connection and its slot live on one server; name the primary only"));
+        }
+    }
+
+    /** Line and column of a value written in the spec (a plain string field keeps no position of its own). */
+    private static int[] where(String yaml, String text) {
+        int i = text == null ? -1 : yaml.indexOf(text);
+        if (i < 0) {
+            return new int[] {0, 0};
+        }
+        int line = 1;
+        int lineStart = 0;
+        for (int k = 0; k < i; k++) {
+            if (yaml.charAt(k) == '\n') {
+                line++;
+                lineStart = k + 1;
+            }
+        }
+        return new int[] {line, i - lineStart + 1};
     }
 
     private static void table(List<SpecException.Problem> problems, String file, SpecText name) {

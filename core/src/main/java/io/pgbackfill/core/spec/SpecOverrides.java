@@ -36,7 +36,7 @@ public final class SpecOverrides {
                     t.passwordEnv(), t.passwordFile(), t.password());
         }
         KafkaSpec k = spec.kafka();
-        KafkaSpec kafka = new KafkaSpec(or(env.apply(KAFKA_BOOTSTRAP), k.bootstrapServers()), k.topicPrefix(), k.partitions());
+        KafkaSpec kafka = k.withBootstrapServers(or(env.apply(KAFKA_BOOTSTRAP), k.bootstrapServers()));
         return spec.withConnections(source, target).withKafka(kafka);
     }
 

@@ -101,4 +101,89 @@ class SpecLoaderTest {
         assertThat(s.source().passwordEnv()).isEqualTo("PW");
         assertThat(s.kafka().bootstrapServers()).isEqualTo("k:9092");
     }
+
+    @Test
+    void aPasswordWrittenInTheSpecIsRefusedWithItsPlaceAndTheFix() {
+        SpecException.Problem p = problem(OK.replace("  passwordEnv: PW\n", "  password: hunter2\n"));
+        assertThat(p.line()).isEqualTo(4);
+        assertThat(p.column()).isEqualTo(3);
+        assertThat(p.message()).contains("source.password").contains("passwordEnv").contains("passwordFile").doesNotContain("hunter2");
+        SpecException.Problem t = problem(OK.replace("tables:", "target: {jdbcUrl: \"jdbc:postgresql://t/db\", password: x}\ntables:"));
+        assertThat(t.line()).isEqualTo(5);
+        assertThat(t.message()).contains("target.password");
+    }
+
+    @Test
+    void aPasswordInTheJdbcUrlIsRefused() {
+        SpecException.Problem p = problem(OK.replace("jdbc:postgresql://h/db", "jdbc:postgresql://h/db?user=u&password=hunter2"));
+        assertThat(p.line()).isEqualTo(3);
+        assertThat(p.message()).contains("source.jdbcUrl carries 'password='").contains("passwordEnv").doesNotContain("hunter2");
+    }
+
+    @Test
+    void jdbcUrlsAreReadByPgjdbcWithIpv6HostsAndTlsParameters() {
+        PipelineSpec s = SpecLoader.parse(OK.replace("jdbc:postgresql://h/db", "\"jdbc:postgresql://[::1]:5433/app?sslmode=verify-full&sslrootcert=/etc/ca.pem\""), "m.yaml");
+        ConnectionSpec.JdbcUrl u = s.source().parsedUrl();
+        assertThat(u.host()).isEqualTo("[::1]");
+        assertThat(u.port()).isEqualTo(5433);
+        assertThat(u.database()).isEqualTo("app");
+        assertThat(u.parameters()).containsEntry("sslmode", "verify-full").containsEntry("sslrootcert", "/etc/ca.pem");
+        assertThat(problem(OK.replace("jdbc:postgresql://h/db", "jdbc:postgresql://h:port/db")).message()).contains("not a valid PostgreSQL JDBC URL");
+    }
+
+    @Test
+    void aMultiHostSourceIsRefusedButAMultiHostTargetIsNot() {
+        SpecException.Problem p = problem(OK.replace("jdbc:postgresql://h/db", "jdbc:postgresql://h1,h2/db?targetServerType=primary"));
+        assertThat(p.line()).isEqualTo(3);
+        assertThat(p.message()).contains("several hosts").contains("replication");
+        PipelineSpec s = SpecLoader.parse(OK.replace("tables:", "target: {jdbcUrl: \"jdbc:postgresql://t1,t2:5433/db\"}\ntables:"), "m.yaml");
+        assertThat(s.target().parsedUrl().hosts()).containsExactly("t1", "t2");
+    }
+
+    static final String KAFKA = OK + """
+            kafka:
+              bootstrapServers: broker:9096
+              properties:
+                security.protocol: SASL_SSL
+                sasl.mechanism: SCRAM-SHA-512
+                sasl.username: pgbackfill
+                sasl.password: {env: KAFKA_PASSWORD}
+                ssl.truststore.location: /etc/kafka/truststore.p12
+                ssl.truststore.password: {file: /run/secrets/truststore-password}
+                client.dns.lookup: use_all_dns_ips
+            """;
+
+    @Test
+    void kafkaClientPropertiesReachTheClientConfigWithSecretsResolvedAtTheLastMoment() throws Exception {
+        java.nio.file.Path pw = java.nio.file.Files.createTempFile("ts", ".txt");
+        java.nio.file.Files.writeString(pw, "store-secret\n");
+        PipelineSpec s = SpecLoader.parse(KAFKA.replace("/run/secrets/truststore-password", pw.toString()), "m.yaml");
+        assertThat(s.kafka().properties().toString()).doesNotContain("store-secret");
+        var p = io.pgbackfill.core.kafka.KafkaClientConfig.of(s.kafka(), "c1", Map.of("KAFKA_PASSWORD", "p\"w")::get);
+        assertThat(p).containsEntry("bootstrap.servers", "broker:9096").containsEntry("client.id", "c1")
+                .containsEntry("security.protocol", "SASL_SSL").containsEntry("ssl.truststore.password", "store-secret")
+                .containsEntry("client.dns.lookup", "use_all_dns_ips")
+                .containsEntry("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"pgbackfill\" password=\"p\\\"w\";")
+                .doesNotContainKeys("sasl.username", "sasl.password");
+        java.nio.file.Files.delete(pw);
+    }
+
+    @Test
+    void aMisspeltKafkaPropertyIsRefusedAtItsLine() {
+        SpecException.Problem p = problem(KAFKA.replace("sasl.mechanism:", "sasl.mechansim:"));
+        assertThat(p.line()).isEqualTo(14);
+        assertThat(p.message()).contains("unknown Kafka client property 'sasl.mechansim'").contains("did you mean 'sasl.mechanism'");
+        assertThat(problem(KAFKA.replace("client.dns.lookup: use_all_dns_ips", "bootstrap.servers: x:1")).message()).contains("set by pgbackfill");
+        assertThat(problem(KAFKA.replace("security.protocol: SASL_SSL", "security.protocol: SASL_TLS")).message()).contains("security.protocol");
+    }
+
+    @Test
+    void aKafkaSecretWrittenInTheSpecIsRefused() {
+        SpecException.Problem p = problem(KAFKA.replace("{env: KAFKA_PASSWORD}", "hunter2"));
+        assertThat(p.line()).isEqualTo(16);
+        assertThat(p.message()).contains("sasl.password is a secret").contains("{env: VARIABLE}").doesNotContain("hunter2");
+        assertThat(problem(KAFKA.replace("{file: /run/secrets/truststore-password}", "changeit")).message()).contains("ssl.truststore.password is a secret");
+        assertThat(problem(KAFKA.replace("    sasl.username: pgbackfill\n", "")).message()).contains("both sasl.username and sasl.password");
+        assertThat(problem(KAFKA.replace("{env: KAFKA_PASSWORD}", "{envv: X}")).message()).contains("{env: VARIABLE} or {file: PATH}");
+    }
 }
