@@ -36,6 +36,15 @@ public final class BackfillCli implements Runnable {
                 cmd.getErr().println(root.getMessage());
                 return CANNOT_START;
             }
+            for (Throwable t = root; t != null; t = t.getCause()) {
+                // Refused credentials or certificates: one line, exit 2, whichever client met them first.
+                if (t instanceof io.pgbackfill.core.CannotStart || t instanceof org.apache.kafka.common.errors.AuthenticationException) {
+                    String m = io.pgbackfill.core.Redaction.redact(String.valueOf(t.getMessage()));
+                    cmd.getErr().println("backfill " + cmd.getCommandName() + ": " + (t instanceof io.pgbackfill.core.CannotStart ? "" : "Kafka refused the connection: ")
+                            + (m.indexOf('\n') < 0 ? m : m.substring(0, m.indexOf('\n'))));
+                    return CANNOT_START;
+                }
+            }
             cmd.getErr().println("backfill " + cmd.getCommandName() + ": " + io.pgbackfill.core.Redaction.redact(String.valueOf(root.getMessage())));
             return root instanceof java.sql.SQLException || root instanceof IllegalArgumentException ? CANNOT_START : FAILED;
         });

@@ -178,7 +178,7 @@ public final class ChangeEventProducer implements AutoCloseable {
         }
         List<String> topics = new ArrayList<>();
         spec.tables().forEach(t -> topics.add(spec.rawTopic(t)));
-        KafkaTopics.ensure(spec.kafka().bootstrapServers(), topics, spec.kafka().partitions());
+        KafkaTopics.ensure(spec.kafka(), topics, spec.kafka().partitions());
         kafka = new KafkaProducer<>(kafkaProperties(), new ByteArraySerializer(), new ByteArraySerializer());
         SnapshotNotifications.listen(topicPrefix(), this::onNotification);
         engine = DebeziumEngine.create(ChangeEventFormat.of(io.debezium.embedded.Connect.class))
@@ -252,9 +252,7 @@ public final class ChangeEventProducer implements AutoCloseable {
     }
 
     private Properties kafkaProperties() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
-        p.put("client.id", connectorName() + "-producer");
+        Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.kafka(), connectorName() + "-producer");
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
         p.put("linger.ms", "20");
@@ -275,6 +273,13 @@ public final class ChangeEventProducer implements AutoCloseable {
         p.setProperty("offset.storage.file.filename", config.stateDir().resolve("offsets.dat").toString());
         p.setProperty("offset.flush.interval.ms", Long.toString(config.offsetFlushIntervalMs()));
         p.setProperty("topic.prefix", topicPrefix());
+        if (url.multiHost()) {
+            throw new IllegalArgumentException("source.jdbcUrl names several hosts (" + String.join(",", url.hosts())
+                    + "): the replication connection and its slot live on one server; name the primary only");
+        }
+        // Every URL parameter (sslmode, sslrootcert, sslcert, sslkey, ...) reaches Debezium's connections too:
+        // Debezium hands its database.* settings to pgjdbc.
+        url.parameters().forEach((k, v) -> p.setProperty("database." + k, v));
         p.setProperty("database.hostname", url.host());
         p.setProperty("database.port", Integer.toString(url.port()));
         p.setProperty("database.dbname", url.database());

@@ -111,7 +111,7 @@ public final class RowSink implements AutoCloseable {
         }
         List<String> all = new ArrayList<>(topics);
         all.addAll(dlqByTopic.values());
-        KafkaTopics.ensure(spec.kafka().bootstrapServers(), all, spec.kafka().partitions());
+        KafkaTopics.ensure(spec.kafka(), all, spec.kafka().partitions());
         consumer = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         dlq = new KafkaProducer<>(producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
         consumer.subscribe(topics, new ConsumerRebalanceListener() {
@@ -141,10 +141,8 @@ public final class RowSink implements AutoCloseable {
     }
 
     private Properties consumerProperties() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
+        Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.kafka(), spec.sinkGroupId() + "-" + ProcessHandle.current().pid());
         p.put("group.id", spec.sinkGroupId());
-        p.put("client.id", spec.sinkGroupId() + "-" + ProcessHandle.current().pid());
         p.put("enable.auto.commit", "false");
         // Never jump over deleted events: a partition's start position is set on assignment (startPositions), and
         // an offset that falls out of range later stops the sink (run) instead of moving to the earliest one left.
@@ -158,9 +156,7 @@ public final class RowSink implements AutoCloseable {
     }
 
     private Properties producerProperties() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
-        p.put("client.id", spec.sinkGroupId() + "-dlq");
+        Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.kafka(), spec.sinkGroupId() + "-dlq");
         p.put("max.request.size", Integer.toString(KafkaTopics.MAX_RECORD_BYTES));
         p.put("buffer.memory", Integer.toString(2 * KafkaTopics.MAX_RECORD_BYTES));
         p.put("acks", "all");

@@ -44,8 +44,8 @@ public final class TransformerApp implements AutoCloseable {
             topics.add(spec.rowsTopic(t));
             topics.add(spec.dlqTopic(t));
         }
-        KafkaTopics.ensure(spec.kafka().bootstrapServers(), topics, spec.kafka().partitions());
-        var counts = KafkaTopics.partitionCounts(spec.kafka().bootstrapServers(), topics);
+        KafkaTopics.ensure(spec.kafka(), topics, spec.kafka().partitions());
+        var counts = KafkaTopics.partitionCounts(spec.kafka(), topics);
         for (TableSpec t : spec.tables()) {
             if (!counts.get(spec.rawTopic(t)).equals(counts.get(spec.rowsTopic(t)))) {
                 throw new IllegalStateException("topics " + spec.rawTopic(t) + " (" + counts.get(spec.rawTopic(t)) + " partitions) and "
@@ -74,9 +74,9 @@ public final class TransformerApp implements AutoCloseable {
 
     Properties properties() {
         PipelineSpec spec = plan.spec();
-        Properties p = new Properties();
+        // Streams names its own clients after application.id: no client.id here.
+        Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.kafka(), null);
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, spec.transformerApplicationId());
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, spec.kafka().bootstrapServers());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.threads());
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());

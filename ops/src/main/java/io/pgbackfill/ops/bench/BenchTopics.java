@@ -24,13 +24,13 @@ final class BenchTopics {
             topics.add(spec.rowsTopic(t));
             topics.add(spec.dlqTopic(t));
         }
-        awaitCreated(spec.kafka().bootstrapServers(), topics, spec.kafka().partitions(), timeout);
+        awaitCreated(spec.kafka(), topics, spec.kafka().partitions(), timeout);
     }
 
-    static void awaitCreated(String bootstrapServers, List<String> topics, int partitions, Duration timeout) throws InterruptedException {
-        KafkaTopics.ensure(bootstrapServers, topics, partitions);
+    static void awaitCreated(io.pgbackfill.core.spec.KafkaSpec kafka, List<String> topics, int partitions, Duration timeout) throws InterruptedException {
+        KafkaTopics.ensure(kafka, topics, partitions);
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (KafkaTopics.partitionCounts(bootstrapServers, topics).size() < topics.size()) {
+        while (KafkaTopics.partitionCounts(kafka, topics).size() < topics.size()) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("topics " + topics + " not described by the broker within " + timeout.toSeconds() + " s");
             }

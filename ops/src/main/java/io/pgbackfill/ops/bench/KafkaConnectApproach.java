@@ -43,7 +43,7 @@ final class KafkaConnectApproach implements Approach {
                     + " (id bigint PRIMARY KEY, name text, email text, created_at timestamptz)");
         }
         // The broker does not create topics on first use; the same partition count as pgbackfill's topics.
-        BenchTopics.awaitCreated(ctx.infra().kafkaBootstrapServers(), List.of(KafkaConnectConfigs.TOPIC), ctx.options().partitions(),
+        BenchTopics.awaitCreated(new io.pgbackfill.core.spec.KafkaSpec(ctx.infra().kafkaBootstrapServers(), null, ctx.options().partitions()), List.of(KafkaConnectConfigs.TOPIC), ctx.options().partitions(),
                 Duration.ofSeconds(30));
         Path state = Files.createDirectories(ctx.workDir().resolve("kafka-connect"));
         long expected = ctx.sourceRows();

@@ -104,7 +104,7 @@ public final class TeardownCommand implements Callable<Integer> {
             }
         }
         if (kafka) {
-            try (Admin admin = KafkaTopics.admin(s.kafka().bootstrapServers())) {
+            try (Admin admin = KafkaTopics.admin(s.kafka())) {
                 List<String> topics = new ArrayList<>();
                 for (TableSpec t : s.tables()) {
                     topics.addAll(List.of(s.rawTopic(t), s.rowsTopic(t), s.dlqTopic(t)));

@@ -142,8 +142,7 @@ public final class DeadLetterTopic {
     }
 
     private KafkaConsumer<byte[], byte[]> consumer(String group) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
+        Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.kafka(), null);
         if (group != null) {
             p.put("group.id", group);
             p.put("enable.auto.commit", "false");
@@ -153,8 +152,7 @@ public final class DeadLetterTopic {
     }
 
     private Properties producerProps() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
+        Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.kafka(), null);
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
         p.put("max.request.size", Integer.toString(io.pgbackfill.core.kafka.KafkaTopics.MAX_RECORD_BYTES));

@@ -129,7 +129,7 @@ public record PipelineStatus(
         Map<String, Long> dlq = new LinkedHashMap<>();
         Map<String, TopicSettings> topics = Map.of();
         int brokers = 0;
-        try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers())) {
+        try (Admin admin = KafkaTopics.admin(spec.kafka())) {
             List<String> raw = spec.tables().stream().map(spec::rawTopic).toList();
             List<String> rows = spec.tables().stream().map(spec::rowsTopic).toList();
             groups.add(lag(admin, "transformer", spec.transformerApplicationId(), raw));
@@ -146,7 +146,8 @@ public record PipelineStatus(
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
-            throw new IllegalStateException("Kafka at " + spec.kafka().bootstrapServers() + ": " + e.getCause().getMessage(), e.getCause());
+            throw io.pgbackfill.core.kafka.KafkaClientConfig.cannotStart(spec.kafka(), e).map(RuntimeException.class::cast)
+                    .orElseGet(() -> new IllegalStateException("Kafka at " + spec.kafka().bootstrapServers() + ": " + e.getCause().getMessage(), e.getCause()));
         }
         return new PipelineStatus(System.currentTimeMillis(), slot, snapshot, groups, dlq, watermarkLag, longQueries, topics, brokers);
     }

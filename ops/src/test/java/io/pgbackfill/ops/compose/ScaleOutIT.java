@@ -103,7 +103,7 @@ class ScaleOutIT {
 
                 String rawTopic = spec.rawTopic(spec.tables().get(0));
                 String rowsTopic = spec.rowsTopic(spec.tables().get(0));
-                try (Admin admin = KafkaTopics.admin(infra.kafkaBootstrapServers())) {
+                try (Admin admin = KafkaTopics.admin(new io.pgbackfill.core.spec.KafkaSpec(infra.kafkaBootstrapServers(), null, 1))) {
                     awaitTrue(stages, TAKEOVER, "the surviving transformer owns every raw partition and the surviving sink every rows partition", () ->
                             survivors.stream().allMatch(ServiceProcess::isAlive)
                                     && ownsAllPartitions(admin, spec.transformerApplicationId(), rawTopic)
@@ -141,7 +141,7 @@ class ScaleOutIT {
                 p.process().destroy();
                 assertThat(p.process().waitFor(ServiceCommands.CLOSE_GRACE_SECONDS + 10, TimeUnit.SECONDS)).as("%s stops on SIGTERM", p.name()).isTrue();
             }
-            try (Admin admin = KafkaTopics.admin(infra.kafkaBootstrapServers())) {
+            try (Admin admin = KafkaTopics.admin(new io.pgbackfill.core.spec.KafkaSpec(infra.kafkaBootstrapServers(), null, 1))) {
                 assertThat(members(admin, spec.sinkGroupId())).as("sink group members after a clean stop").isZero();
                 assertThat(members(admin, spec.transformerApplicationId())).as("transformer group members after a clean stop").isZero();
             }

@@ -48,7 +48,7 @@ final class BenchRows {
 
     /** Produces rows 1..n to the topic; returns the seconds it took. */
     static double produce(String bootstrap, String topic, int partitions, long n) throws Exception {
-        KafkaTopics.ensure(bootstrap, List.of(topic), partitions);
+        KafkaTopics.ensure(new io.pgbackfill.core.spec.KafkaSpec(bootstrap, null, partitions), List.of(topic), partitions);
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         p.put("linger.ms", "20");
