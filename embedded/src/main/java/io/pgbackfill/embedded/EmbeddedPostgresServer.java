@@ -24,13 +24,15 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     private final Path dataDir;
     private final int port;
     private final String walLevel;
+    private final java.util.Map<String, String> extraConfig;
     private EmbeddedPostgres pg;
     private SystemPostgres system;
 
-    private EmbeddedPostgresServer(Path dataDir, int port, String walLevel) {
+    private EmbeddedPostgresServer(Path dataDir, int port, String walLevel, java.util.Map<String, String> extraConfig) {
         this.dataDir = dataDir;
         this.port = port;
         this.walLevel = walLevel;
+        this.extraConfig = java.util.Map.copyOf(extraConfig);
     }
 
     public static EmbeddedPostgresServer start() throws IOException {
@@ -39,13 +41,31 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
     /** Starts a server; {@code walLevel} other than logical exists for preflight's negative test. */
     public static EmbeddedPostgresServer start(String walLevel) throws IOException {
-        EmbeddedPostgresServer s = new EmbeddedPostgresServer(Files.createTempDirectory("pgbackfill-pg"), FreePort.find(), walLevel);
+        EmbeddedPostgresServer s = new EmbeddedPostgresServer(Files.createTempDirectory("pgbackfill-pg"), FreePort.find(), walLevel, java.util.Map.of());
         s.startServer();
         return s;
     }
 
+    /** A server with TLS ({@code ssl=on}) using a certificate and key signed by {@code ca}. */
+    public static EmbeddedPostgresServer startWithTls(CertificateAuthority ca) throws IOException {
+        if (!pgBin().isBlank() && "root".equals(System.getProperty("user.name"))) {
+            // A system server runs as the postgres account, which must own the key it reads.
+            for (Path f : java.util.List.of(ca.serverKey().getParent(), ca.serverKey(), ca.serverCertificate())) {
+                SystemPostgres.run(java.util.List.of("chown", "postgres", f.toString()), null);
+            }
+        }
+        EmbeddedPostgresServer s = new EmbeddedPostgresServer(Files.createTempDirectory("pgbackfill-pg"), FreePort.find(), "logical",
+                java.util.Map.of("ssl", "on", "ssl_cert_file", ca.serverCertificate().toString(), "ssl_key_file", ca.serverKey().toString()));
+        s.startServer();
+        return s;
+    }
+
+    private static String pgBin() {
+        return System.getProperty("pgbackfill.pgBin", System.getenv().getOrDefault("PGBACKFILL_PG_BIN", ""));
+    }
+
     private void startServer() throws IOException {
-        String pgBin = System.getProperty("pgbackfill.pgBin", System.getenv().getOrDefault("PGBACKFILL_PG_BIN", ""));
+        String pgBin = pgBin();
         if (!pgBin.isBlank()) {
             system = SystemPostgres.start(Path.of(pgBin), dataDir, port, serverConfig());
             return;
@@ -93,6 +113,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         c.put("shared_buffers", "256MB");
         c.put("max_wal_size", "4GB");
         c.put("timezone", "UTC");
+        c.putAll(extraConfig);
         return c;
     }
 

@@ -55,7 +55,7 @@ final class SystemPostgres {
         run(c, dataDir.getParent());
     }
 
-    private static void run(List<String> command, Path dir) throws IOException {
+    static void run(List<String> command, Path dir) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         if (dir != null) {
             pb.directory(dir.toFile());
