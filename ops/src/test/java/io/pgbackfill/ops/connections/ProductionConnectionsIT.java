@@ -73,6 +73,11 @@ class ProductionConnectionsIT {
                 c.delete();
             }
         }
+        if (dir != null) {
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
     }
 
     static String spec(Path rootCert, String passwordRefs) {
