@@ -74,16 +74,27 @@ class BadInputIT {
                     + "(1011, 'n', 'year 9999', 'm', '1', 1, '9999-12-31 23:59:59.999999+00', null, null, null, null),"
                     + "(1012, 'n', 'json', 'm', '1', 1, now(), '{\"a\": [1, 2, {\"b\": null}], \"c\": \"ü\"}', '{x,\"y z\",NULL}', '\\xdeadbeef', 'reserved')"); // jsonb, arrays, bytea, reserved word
         }
+        // Kafka secrets ride along: every client resolves them, and on this PLAINTEXT broker they are unused, so the
+        // run shows they never reach the output (ProductionConnectionsIT checks the same on a SASL_SSL broker).
+        java.nio.file.Path kafkaSecret = Files.createTempFile("bad-input-kafka", ".pw");
+        Files.writeString(kafkaSecret, PASSWORD);
         String spec = """
                 name: bad-input
                 source: {jdbcUrl: "%s", user: app, passwordEnv: BAD_INPUT_PW}
-                kafka: {bootstrapServers: "%s", partitions: 2}
+                kafka:
+                  bootstrapServers: "%s"
+                  partitions: 2
+                  properties:
+                    sasl.mechanism: SCRAM-SHA-512
+                    sasl.username: app
+                    sasl.password: {file: "%3$s"}
+                    ssl.truststore.password: {file: "%3$s"}
                 snapshot: {chunkSize: 200}
                 tables:
                   - source: public.things
                     target: public.things_v2
                     columns: {id: id, big: big, label: label, must: must, num: "to_numeric(num, 2)", f: f, ts: ts, doc: doc, tags: tags, bin: bin, Order: Order}
-                """.formatted(url, infra.kafkaBootstrapServers());
+                """.formatted(url, infra.kafkaBootstrapServers(), kafkaSecret);
         PipelineSpec s = SpecLoader.parse(spec, "bad-input.yaml");
         s = s.withConnections(ConnectionSpec.of(url, "app", Secret.of(PASSWORD, "test")), null);
         ByteArrayOutputStream captured = new ByteArrayOutputStream();

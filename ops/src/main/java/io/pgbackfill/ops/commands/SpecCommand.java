@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "spec", mixinStandardHelpOptions = true, description = "Works with spec files.", subcommands = {SpecCommand.Check.class, SpecCommand.Names.class})
+@Command(name = "spec", mixinStandardHelpOptions = true, description = "Works with spec files.", subcommands = {SpecCommand.Check.class, SpecCommand.Names.class, SpecCommand.KafkaConfig.class})
 public final class SpecCommand implements Runnable {
     @Override
     public void run() {
@@ -36,6 +36,29 @@ public final class SpecCommand implements Runnable {
             System.out.println("slot=" + s.slotName());
             System.out.println("publication=" + io.pgbackfill.producer.SourceSetup.publication(s));
             s.tables().forEach(t -> System.out.println("topics=" + s.rawTopic(t) + "," + s.rowsTopic(t) + "," + s.dlqTopic(t)));
+            return BackfillCli.OK;
+        }
+    }
+
+    @Command(name = "kafka-config", mixinStandardHelpOptions = true,
+            description = {"Writes the Kafka client properties of a spec, secrets resolved, to a file only its owner can read,",
+                    "for Kafka's own tools (--command-config). It never prints them."})
+    public static final class KafkaConfig implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        SpecArgs spec;
+
+        @Option(names = "--output", required = true, description = "the file to write (created with mode 600, replaced if it exists)")
+        Path output;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            java.util.Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.spec().kafka(), "pgbackfill-tools");
+            java.nio.file.Files.deleteIfExists(output);
+            java.nio.file.Files.createFile(output, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            try (var w = java.nio.file.Files.newBufferedWriter(output)) {
+                p.store(w, "pgbackfill: Kafka client properties of " + spec.file());
+            }
             return BackfillCli.OK;
         }
     }

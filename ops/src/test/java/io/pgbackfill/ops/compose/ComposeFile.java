@@ -72,6 +72,17 @@ record ComposeFile(Path dir, JsonNode root) {
         return out;
     }
 
+    /** The secrets a service is given (short syntax), mounted at /run/secrets/NAME. */
+    List<String> secrets(String service) {
+        return strings(service(service).path("secrets"));
+    }
+
+    /** The file a top-level secret reads, resolved against the compose file's directory. */
+    Optional<Path> secretFile(String secret) {
+        JsonNode f = root.path("secrets").path(secret).path("file");
+        return f.isTextual() ? Optional.of(dir.resolve(f.asText()).normalize()) : Optional.empty();
+    }
+
     /** Short-syntax volumes as (source, target); a relative source is resolved against the compose file's directory. */
     List<Mount> volumes(String service) {
         List<Mount> out = new ArrayList<>();

@@ -115,7 +115,7 @@ class ComposeFileTest {
     void everyVariableASetIsOneTheCodeReads() {
         assertThat(unreadVariables(compose, ComposeFileTest::variablesRead)).isEmpty();
         // Not vacuous: the stages do set variables the code reads.
-        assertThat(compose.environment("producer")).containsKeys(MetricsOptions.PORT_ENV, "PGBACKFILL_STATE_DIR", "PGBACKFILL_SOURCE_PASSWORD");
+        assertThat(compose.environment("producer")).containsKeys(MetricsOptions.PORT_ENV, "PGBACKFILL_STATE_DIR");
     }
 
     @Test
@@ -189,8 +189,15 @@ class ComposeFileTest {
         assertThat(url.port()).as("%s listens on PostgreSQL's port", url.host()).isEqualTo(Integer.parseInt(env.getOrDefault("PGPORT", "5432")));
         assertThat(url.database()).as("%s: database", url.host()).isEqualTo(env.getOrDefault("POSTGRES_DB", env.getOrDefault("POSTGRES_USER", "postgres")));
         assertThat(db.user()).as("%s: user", url.host()).isEqualTo(env.getOrDefault("POSTGRES_USER", "postgres"));
-        assertThat(compose.environment(service).get(db.passwordEnv())).as("%s: %s is the password %s was given", service, db.passwordEnv(), url.host())
-                .isNotNull().isEqualTo(env.get("POSTGRES_PASSWORD"));
+        // Passwords are compose secrets: the database and the service read the same one, never an environment value.
+        assertThat(db.passwordEnv()).as("%s: the spec reads no password variable", service).isNull();
+        assertThat(env).as("%s: no password in its environment", url.host()).doesNotContainKey("POSTGRES_PASSWORD");
+        assertThat(db.passwordFile()).as("%s: the spec reads a compose secret", service).startsWith("/run/secrets/");
+        String secret = db.passwordFile().substring("/run/secrets/".length());
+        assertThat(compose.secrets(service)).as("%s is given the secret %s", service, secret).contains(secret);
+        assertThat(compose.secrets(url.host())).as("%s is given the secret %s", url.host(), secret).contains(secret);
+        assertThat(env.get("POSTGRES_PASSWORD_FILE")).as("%s reads its password from the secret", url.host()).isEqualTo(db.passwordFile());
+        assertThat(compose.secretFile(secret)).as("secret %s has a file", secret).hasValueSatisfying(f -> assertThat(f).isRegularFile());
     }
 
     @Test

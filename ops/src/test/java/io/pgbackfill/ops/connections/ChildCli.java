@@ -16,8 +16,13 @@ import java.util.concurrent.TimeUnit;
  */
 record ChildCli(Process process, Path log) {
     static ChildCli start(Path dir, String name, Map<String, String> env, String... args) throws IOException {
+        return startMain(dir, name, env, BackfillCli.class.getName(), args);
+    }
+
+    /** Any main class of the classpath (Kafka's own tools, for instance). */
+    static ChildCli startMain(Path dir, String name, Map<String, String> env, String mainClass, String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath(), BackfillCli.class.getName()));
+                "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath(), mainClass));
         command.addAll(List.of(args));
         Path log = dir.resolve(name + ".log");
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
@@ -28,7 +33,10 @@ record ChildCli(Process process, Path log) {
 
     /** Runs to the end (bounded) and returns the exit code. */
     static Finished run(Path dir, String name, Map<String, String> env, String... args) throws Exception {
-        ChildCli c = start(dir, name, env, args);
+        return finish(name, start(dir, name, env, args));
+    }
+
+    static Finished finish(String name, ChildCli c) throws Exception {
         if (!c.process.waitFor(3, TimeUnit.MINUTES)) {
             c.process.destroyForcibly().waitFor();
             throw new AssertionError(name + " did not finish:\n" + c.output());

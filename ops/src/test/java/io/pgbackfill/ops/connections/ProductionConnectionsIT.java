@@ -184,6 +184,22 @@ class ProductionConnectionsIT {
         assertThat(dlq.exitCode()).as(dlq.output()).isZero();
         assertThat(dlq.output()).contains("NULL into NOT NULL").contains("5000");
 
+        // ops/scripts/consumer-groups.sh: `spec kafka-config` writes the client properties for Kafka's own tool
+        Path clientProperties = dir.resolve("client.properties");
+        ChildCli.Finished config = ChildCli.run(dir, "kafka-config", env(KAFKA_PASSWORD), "spec", "kafka-config", specFile.toString(),
+                "--output", clientProperties.toString());
+        outputs.add(config.output());
+        assertThat(config.exitCode()).as(config.output()).isZero();
+        assertThat(Files.getPosixFilePermissions(clientProperties)).containsExactlyInAnyOrder(
+                java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+        ChildCli.Finished groups = ChildCli.finish("consumer-groups", ChildCli.startMain(dir, "consumer-groups", Map.of(),
+                "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand", "--bootstrap-server", kafka.bootstrapServers(),
+                "--command-config", clientProperties.toString(), "--describe", "--group", "pgbackfill-secure-sink"));
+        outputs.add(groups.output());
+        assertThat(groups.exitCode()).as(groups.output()).isZero();
+        assertThat(groups.output()).contains("pgbackfill.secure.rows.public.users_v2");
+        Files.delete(clientProperties);
+
         // teardown --kafka removes the topics: seen by a SASL_SSL admin built in this JVM from the same spec, secrets from files
         Path kafkaPw = Files.writeString(dir.resolve("kafka-pw"), KAFKA_PASSWORD);
         Path storePw = Files.writeString(dir.resolve("store-pw"), STORE_PASSWORD);
