@@ -52,6 +52,9 @@ class ProductionConnectionsIT {
         dir = Files.createTempDirectory("pgbackfill-secure");
         pg.createDatabase("secure");
         try (Connection c = pg.connect("secure"); Statement st = c.createStatement()) {
+            ResultSet v = st.executeQuery("SELECT version()");
+            v.next();
+            System.out.println("[production-connections] " + v.getString(1));
             st.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text, email text, created_at timestamptz DEFAULT now())");
             st.execute("CREATE TABLE users_v2 (id bigint PRIMARY KEY, first_name text, last_name text, email text NOT NULL, created_at timestamptz)");
             st.execute("INSERT INTO users SELECT g, CASE WHEN g % 10 = 0 THEN 'Single' || g ELSE 'First' || g || ' Last Name ' || g END, "
@@ -233,6 +236,16 @@ class ProductionConnectionsIT {
         ChildCli.Finished status = ChildCli.run(dir, "status-wrong-password", env("not-" + KAFKA_PASSWORD), "status", specFile.toString());
         assertThat(status.exitCode()).as(status.output()).isEqualTo(2);
         assertThat(status.output()).contains("refused the connection").doesNotContain("\tat ");
+    }
+
+    @Test
+    void anIpv6HostIsReachedWithVerifyFull() throws Exception {
+        // The certificate names IP ::1; pgjdbc reads the bracketed host, connects over IPv6 and checks the name.
+        Path specFile = Files.writeString(dir.resolve("ipv6.yaml"), spec(ca.caCertificate(), ENV_REFS).replace("name: secure", "name: ipv6")
+                .replace("jdbc:postgresql://localhost:", "jdbc:postgresql://[::1]:"));
+        ChildCli.Finished check = ChildCli.run(dir, "check-ipv6", env(KAFKA_PASSWORD), "spec", "check", specFile.toString());
+        assertThat(check.exitCode()).as(check.output()).isZero();
+        assertThat(check.output()).contains("spec OK");
     }
 
     @Test
