@@ -46,7 +46,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         return s;
     }
 
-    /** A server with TLS ({@code ssl=on}) using a certificate and key signed by {@code ca}. */
+    /** A server with TLS ({@code ssl=on}) using a certificate and key signed by {@code ca}, on 127.0.0.1 and ::1. */
     public static EmbeddedPostgresServer startWithTls(CertificateAuthority ca) throws IOException {
         if (!pgBin().isBlank() && "root".equals(System.getProperty("user.name"))) {
             // A system server runs as the postgres account, which must own the key it reads.
@@ -55,7 +55,9 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
             }
         }
         EmbeddedPostgresServer s = new EmbeddedPostgresServer(Files.createTempDirectory("pgbackfill-pg"), FreePort.find(), "logical",
-                java.util.Map.of("ssl", "on", "ssl_cert_file", ca.serverCertificate().toString(), "ssl_key_file", ca.serverKey().toString()));
+                // IPv6 loopback too, for URLs with a bracketed host (the certificate names ::1).
+                java.util.Map.of("ssl", "on", "ssl_cert_file", ca.serverCertificate().toString(), "ssl_key_file", ca.serverKey().toString(),
+                        "listen_addresses", "127.0.0.1,::1"));
         s.startServer();
         return s;
     }
