@@ -169,6 +169,11 @@ public final class SpecLoader {
                         + (secret.equals("password") ? "use " + side + ".passwordEnv or " + side + ".passwordFile" : "use a client key without a passphrase, readable only by pgbackfill")));
             }
         }
+        if (url.hosts().stream().anyMatch(h -> h.startsWith("[")) && "verify-full".equals(url.parameters().get("sslmode"))) {
+            // pgjdbc compares the bracketed literal with the certificate's DNS names, never its IP addresses: it always fails.
+            problems.add(new SpecException.Problem(file, at[0], at[1], side + ".jdbcUrl: sslmode=verify-full cannot check an IPv6 address "
+                    + "against the server's certificate (pgjdbc compares it with DNS names only); use the server's DNS name, or sslmode=verify-ca"));
+        }
         if (replication && url.multiHost()) {
             problems.add(new SpecException.Problem(file, at[0], at[1], side + ".jdbcUrl names several hosts (" + String.join(",", url.hosts())
                     + "): the source's replication connection and its slot live on one server; name the primary only"));

@@ -122,12 +122,14 @@ class SpecLoaderTest {
 
     @Test
     void jdbcUrlsAreReadByPgjdbcWithIpv6HostsAndTlsParameters() {
-        PipelineSpec s = SpecLoader.parse(OK.replace("jdbc:postgresql://h/db", "\"jdbc:postgresql://[::1]:5433/app?sslmode=verify-full&sslrootcert=/etc/ca.pem\""), "m.yaml");
+        PipelineSpec s = SpecLoader.parse(OK.replace("jdbc:postgresql://h/db", "\"jdbc:postgresql://[::1]:5433/app?sslmode=verify-ca&sslrootcert=/etc/ca.pem\""), "m.yaml");
         ConnectionSpec.JdbcUrl u = s.source().parsedUrl();
         assertThat(u.host()).isEqualTo("[::1]");
         assertThat(u.port()).isEqualTo(5433);
         assertThat(u.database()).isEqualTo("app");
-        assertThat(u.parameters()).containsEntry("sslmode", "verify-full").containsEntry("sslrootcert", "/etc/ca.pem");
+        assertThat(u.parameters()).containsEntry("sslmode", "verify-ca").containsEntry("sslrootcert", "/etc/ca.pem");
+        assertThat(problem(OK.replace("jdbc:postgresql://h/db", "\"jdbc:postgresql://[::1]:5433/app?sslmode=verify-full\"")).message())
+                .contains("verify-full cannot check an IPv6 address").contains("verify-ca");
         assertThat(problem(OK.replace("jdbc:postgresql://h/db", "jdbc:postgresql://h:port/db")).message()).contains("not a valid PostgreSQL JDBC URL");
     }
 

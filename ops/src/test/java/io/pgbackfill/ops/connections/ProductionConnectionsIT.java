@@ -239,10 +239,15 @@ class ProductionConnectionsIT {
     }
 
     @Test
-    void anIpv6HostIsReachedWithVerifyFull() throws Exception {
-        // The certificate names IP ::1; pgjdbc reads the bracketed host, connects over IPv6 and checks the name.
-        Path specFile = Files.writeString(dir.resolve("ipv6.yaml"), spec(ca.caCertificate(), ENV_REFS).replace("name: secure", "name: ipv6")
-                .replace("jdbc:postgresql://localhost:", "jdbc:postgresql://[::1]:"));
+    void anIpv6HostIsReachedOverTlsAndVerifyFullOnOneIsRefusedWithTheReason() throws Exception {
+        // pgjdbc reads the bracketed host and connects over IPv6; verify-ca checks the chain (pgjdbc cannot match an IPv6
+        // literal with the certificate's names, so verify-full on one is refused at spec check).
+        String ipv6 = spec(ca.caCertificate(), ENV_REFS).replace("name: secure", "name: ipv6").replace("jdbc:postgresql://localhost:", "jdbc:postgresql://[::1]:");
+        Path refused = Files.writeString(dir.resolve("ipv6-full.yaml"), ipv6);
+        ChildCli.Finished full = ChildCli.run(dir, "check-ipv6-full", env(KAFKA_PASSWORD), "spec", "check", refused.toString());
+        assertThat(full.exitCode()).as(full.output()).isEqualTo(2);
+        assertThat(full.output()).contains("ipv6-full.yaml:3:").contains("verify-full cannot check an IPv6 address");
+        Path specFile = Files.writeString(dir.resolve("ipv6.yaml"), ipv6.replace("sslmode=verify-full", "sslmode=verify-ca"));
         ChildCli.Finished check = ChildCli.run(dir, "check-ipv6", env(KAFKA_PASSWORD), "spec", "check", specFile.toString());
         assertThat(check.exitCode()).as(check.output()).isZero();
         assertThat(check.output()).contains("spec OK");
