@@ -160,7 +160,7 @@ public final class SpecLoader {
         try {
             url = c.parsedUrl();
         } catch (IllegalArgumentException e) {
-            problems.add(new SpecException.Problem(file, at[0], at[1], side + ".jdbcUrl: " + e.getMessage()));
+            // Not a URL pgjdbc reads (often a placeholder that PGBACKFILL_SOURCE_URL replaces): connecting says so.
             return;
         }
         for (String secret : ConnectionSpec.JdbcUrl.SECRET_PARAMETERS) {

@@ -130,7 +130,7 @@ class SpecLoaderTest {
         assertThat(u.parameters()).containsEntry("sslmode", "verify-ca").containsEntry("sslrootcert", "/etc/ca.pem");
         assertThat(problem(OK.replace("jdbc:postgresql://h/db", "\"jdbc:postgresql://[::1]:5433/app?sslmode=verify-full\"")).message())
                 .contains("verify-full cannot check an IPv6 address").contains("verify-ca");
-        assertThat(problem(OK.replace("jdbc:postgresql://h/db", "jdbc:postgresql://h:port/db")).message()).contains("not a valid PostgreSQL JDBC URL");
+        assertThatThrownBy(() -> ConnectionSpec.JdbcUrl.parse("jdbc:postgresql://h:port/db")).hasMessageContaining("not a valid PostgreSQL JDBC URL");
     }
 
     @Test
