@@ -254,6 +254,20 @@ class ProductionConnectionsIT {
     }
 
     @Test
+    void specCheckRefusesAWrittenPasswordAndAnInlineKafkaSecretWithFileLineAndTheFix() throws Exception {
+        Path specFile = Files.writeString(dir.resolve("written.yaml"), spec(ca.caCertificate(), "hunter2;{env: PGBACKFILL_TRUSTSTORE_PASSWORD}")
+                .replace("  passwordEnv: PGBACKFILL_SOURCE_PASSWORD\n", "  password: hunter2\n"));
+        ChildCli.Finished check = ChildCli.run(dir, "check-written", env(KAFKA_PASSWORD), "spec", "check", "--offline", specFile.toString());
+        assertThat(check.exitCode()).as(check.output()).isEqualTo(2);
+        assertThat(check.output()).contains("written.yaml:5:3: source.password: a password is never written in the spec")
+                .contains("passwordEnv").doesNotContain("hunter2");
+        specFile = Files.writeString(dir.resolve("written-kafka.yaml"), spec(ca.caCertificate(), "hunter2;{env: PGBACKFILL_TRUSTSTORE_PASSWORD}"));
+        check = ChildCli.run(dir, "check-written-kafka", env(KAFKA_PASSWORD), "spec", "check", "--offline", specFile.toString());
+        assertThat(check.exitCode()).as(check.output()).isEqualTo(2);
+        assertThat(check.output()).contains("written-kafka.yaml:13:").contains("sasl.password is a secret").doesNotContain("hunter2");
+    }
+
+    @Test
     void aServerCertificateFromAnotherCaFailsAtStartWithExit2NamingTheConnection() throws Exception {
         Path specFile = Files.writeString(dir.resolve("wrong-ca.yaml"), spec(otherCa.caCertificate(), ENV_REFS).replace("name: secure", "name: wrongca"));
         ChildCli.Finished up = ChildCli.run(dir, "up-wrong-ca", env(KAFKA_PASSWORD), "up", specFile.toString(),
