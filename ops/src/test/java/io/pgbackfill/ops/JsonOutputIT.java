@@ -85,7 +85,7 @@ class JsonOutputIT {
     void dlqShowCountsEveryLetterAndListsUpToTheLimit() throws Exception {
         PipelineSpec s = SpecLoader.load(spec);
         String topic = s.dlqTopic(s.tables().get(0));
-        KafkaTopics.ensure(infra.kafkaBootstrapServers(), List.of(topic), 2);
+        KafkaTopics.ensure(new io.pgbackfill.core.spec.KafkaSpec(infra.kafkaBootstrapServers(), null, 2), List.of(topic), 2);
         Properties p = new Properties();
         p.put("bootstrap.servers", infra.kafkaBootstrapServers());
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -114,7 +114,7 @@ class JsonOutputIT {
     void cutoverRefusedIsOneObjectWithTheReasons() throws Exception {
         // The pipeline's topics exist (as after `backfill up`), but nothing ran: nothing caught up, nothing verified.
         PipelineSpec s = SpecLoader.load(spec);
-        KafkaTopics.ensure(infra.kafkaBootstrapServers(), List.of(s.rawTopic(s.tables().get(0)), s.rowsTopic(s.tables().get(0)),
+        KafkaTopics.ensure(new io.pgbackfill.core.spec.KafkaSpec(infra.kafkaBootstrapServers(), null, 2), List.of(s.rawTopic(s.tables().get(0)), s.rowsTopic(s.tables().get(0)),
                 s.dlqTopic(s.tables().get(0))), 2);
         CliRun r = CliRun.of("cutover", spec.toString(), "--json", "--max-lag-ms", "200");
         assertThat(r.exitCode()).isEqualTo(1);

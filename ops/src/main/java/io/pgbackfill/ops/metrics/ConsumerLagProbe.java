@@ -99,7 +99,7 @@ public final class ConsumerLagProbe implements AutoCloseable {
     void poll() {
         try {
             if (admin == null) {
-                admin = KafkaTopics.admin(spec.kafka().bootstrapServers());
+                admin = KafkaTopics.admin(spec.kafka());
             }
             PipelineStatus.GroupLag group = PipelineStatus.lag(admin, stage.label(), stage.group(spec), stage.topics(spec));
             for (PipelineStatus.PartitionLag p : group.partitions()) {
