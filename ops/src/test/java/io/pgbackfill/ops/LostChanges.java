@@ -104,7 +104,7 @@ final class LostChanges {
 
     /** What retention does to a topic: deletes its records up to the end, on every partition. */
     static void deleteAllRecords(PipelineSpec spec, String topic) throws Exception {
-        try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers())) {
+        try (Admin admin = KafkaTopics.admin(spec.kafka())) {
             var ends = GroupPositions.ends(admin, GroupPositions.partitions(admin, List.of(topic)));
             Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
             ends.forEach((tp, end) -> delete.put(tp, RecordsToDelete.beforeOffset(end)));

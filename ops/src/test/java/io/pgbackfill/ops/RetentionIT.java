@@ -68,7 +68,7 @@ class RetentionIT {
     @Test
     void topicsAreCreatedWithUnlimitedRetention() throws Exception {
         Run run = syncedThenChanged("ret-topics");
-        try (Admin admin = KafkaTopics.admin(infra.kafkaBootstrapServers())) {
+        try (Admin admin = KafkaTopics.admin(new io.pgbackfill.core.spec.KafkaSpec(infra.kafkaBootstrapServers(), null, 1))) {
             var t = run.spec().tables().get(0);
             var settings = TopicSettings.read(admin, List.of(run.spec().rawTopic(t), run.spec().rowsTopic(t), run.spec().dlqTopic(t)));
             assertThat(settings).hasSize(3);

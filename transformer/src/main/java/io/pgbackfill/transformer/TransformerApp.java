@@ -54,7 +54,7 @@ public final class TransformerApp implements AutoCloseable {
             }
         }
         List<String> raw = spec.tables().stream().map(spec::rawTopic).toList();
-        try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers())) {
+        try (Admin admin = KafkaTopics.admin(spec.kafka())) {
             GroupPositions.guard(admin, spec.transformerApplicationId(), raw, STAGE);
         } catch (ExecutionException e) {
             throw new IllegalStateException("cannot read the transformer's positions from Kafka: " + e.getCause().getMessage(), e.getCause());
@@ -105,7 +105,7 @@ public final class TransformerApp implements AutoCloseable {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof org.apache.kafka.clients.consumer.InvalidOffsetException) {
                 PipelineSpec spec = plan.spec();
-                try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers())) {
+                try (Admin admin = KafkaTopics.admin(spec.kafka())) {
                     var partitions = GroupPositions.partitions(admin, raw);
                     var gaps = OffsetGap.find(partitions, GroupPositions.committed(admin, spec.transformerApplicationId()), GroupPositions.logStarts(admin, partitions));
                     if (!gaps.isEmpty()) {

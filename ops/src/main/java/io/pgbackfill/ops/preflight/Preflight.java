@@ -65,7 +65,7 @@ public final class Preflight {
         for (TableSpec t : spec.tables()) {
             topics.addAll(List.of(spec.rawTopic(t), spec.rowsTopic(t), spec.dlqTopic(t)));
         }
-        try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers(), 15_000)) {
+        try (Admin admin = KafkaTopics.admin(spec.kafka(), 15_000)) {
             int brokers = admin.describeCluster().nodes().get().size();
             Map<String, TopicSettings> existing = TopicSettings.read(admin, topics);
             int clean = 0;
@@ -80,7 +80,7 @@ public final class Preflight {
             out.add(Check.pass("kafka topics", clean + " of " + existing.size() + " existing topics without findings; "
                     + (topics.size() - existing.size()) + " to be created with retention.ms=-1, retention.bytes=-1"));
         } catch (ExecutionException e) {
-            out.add(Check.fail("kafka reachable", spec.kafka().bootstrapServers() + ": " + e.getCause().getMessage(), "check kafka.bootstrapServers and that the brokers run"));
+            out.add(Check.fail("kafka reachable", spec.kafka().bootstrapServers() + ": " + e.getCause().getMessage(), "check kafka.bootstrapServers, kafka.properties (security protocol, credentials, trust store) and that the brokers run"));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

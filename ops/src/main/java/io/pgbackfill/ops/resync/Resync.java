@@ -72,7 +72,7 @@ public final class Resync {
                 return Optional.of("replication slot " + spec.slotName() + " is in use: stop the producer (or `backfill up`) first");
             }
         }
-        try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers(), 30_000)) {
+        try (Admin admin = KafkaTopics.admin(spec.kafka(), 30_000)) {
             for (String group : List.of(spec.transformerApplicationId(), spec.sinkGroupId())) {
                 var d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
                 if (d != null && !d.members().isEmpty()) {
@@ -139,9 +139,9 @@ public final class Resync {
             rows.add(spec.rowsTopic(t));
             all.addAll(List.of(spec.rawTopic(t), spec.rowsTopic(t), spec.dlqTopic(t)));
         }
-        KafkaTopics.ensure(spec.kafka().bootstrapServers(), all, spec.kafka().partitions());
-        KafkaTopics.partitionCounts(spec.kafka().bootstrapServers(), all);
-        try (Admin admin = KafkaTopics.admin(spec.kafka().bootstrapServers())) {
+        KafkaTopics.ensure(spec.kafka(), all, spec.kafka().partitions());
+        KafkaTopics.partitionCounts(spec.kafka(), all);
+        try (Admin admin = KafkaTopics.admin(spec.kafka())) {
             for (var group : List.of(Map.entry(spec.transformerApplicationId(), raw), Map.entry(spec.sinkGroupId(), rows))) {
                 var ends = GroupPositions.ends(admin, GroupPositions.partitions(admin, group.getValue()));
                 GroupPositions.set(admin, group.getKey(), ends);
