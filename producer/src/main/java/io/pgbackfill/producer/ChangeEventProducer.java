@@ -8,6 +8,8 @@ import io.pgbackfill.core.Redaction;
 import io.pgbackfill.core.event.ChangeEvent;
 import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.kafka.KafkaTopics;
+import io.pgbackfill.core.memory.HeapExhausted;
+import io.pgbackfill.core.memory.HeapPressure;
 import io.pgbackfill.core.spec.ConnectionSpec;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
@@ -47,6 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChangeEventProducer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChangeEventProducer.class);
+    /** Rows per JDBC fetch of the initial scan when rows are small. */
+    static final int SNAPSHOT_FETCH_ROWS = 20_000;
 
     private final ProducerConfig config;
     private final PipelineSpec spec;
@@ -76,10 +80,14 @@ public final class ChangeEventProducer implements AutoCloseable {
     private ExecutorService engineThread;
     private ScheduledExecutorService stateWriter;
     private volatile boolean running;
+    private final io.pgbackfill.core.memory.MemoryBudget memory;
+    /** Average bytes of a row of the widest source table (catalog estimate): sizes Debezium's row counts. */
+    private long rowBytes = 64;
 
     public ChangeEventProducer(ProducerConfig config) {
         this.config = config;
         this.spec = config.spec();
+        this.memory = io.pgbackfill.core.memory.MemoryBudget.forThisJvm(spec.memory(), config.stagesInJvm());
         this.signalTable = SourceSetup.SCHEMA + "." + SourceSetup.signalTable(spec);
         for (TableSpec t : spec.tables()) {
             tablesBySource.put(t.sourceName().id(), t);
@@ -110,6 +118,7 @@ public final class ChangeEventProducer implements AutoCloseable {
     }
 
     public void start() throws Exception {
+        HeapPressure.install();
         checkSource();
         java.nio.file.Path retryFile = config.stateDir().resolve(RETRY_FILE);
         if (Files.exists(retryFile)) {
@@ -136,6 +145,9 @@ public final class ChangeEventProducer implements AutoCloseable {
                     schemas.put(t.sourceName().id(), s);
                 });
             }
+            rowBytes = io.pgbackfill.core.memory.RowBytes.widest(c, spec.tables().stream().map(TableSpec::sourceName).toList());
+            LOG.info("memory: {}; rows of ~{} bytes: Debezium batches of {}, snapshot fetches of {} rows", memory.describe(), rowBytes,
+                    batchSize(), memory.rows(rowBytes, SNAPSHOT_FETCH_ROWS));
             boolean slot = SourceSetup.slotExists(c, spec);
             boolean anyLeft = snapshotDone.values().stream().anyMatch(d -> !d);
             // The slot alone decides: if it exists, a scan may have begun from its consistent point (even before any
@@ -186,7 +198,8 @@ public final class ChangeEventProducer implements AutoCloseable {
                 .notifying(this::handleBatch)
                 .using((success, message, error) -> {
                     if (!success && running) {
-                        failure.compareAndSet(null, error != null ? error : new IllegalStateException(message));
+                        Throwable why = error != null ? error : new IllegalStateException(message);
+                        failure.compareAndSet(null, HeapExhausted.isCause(why) ? new HeapExhausted("producer", memory, why) : why);
                         LOG.error("Debezium engine stopped: {}", Redaction.redact(message, spec.source().secret()));
                     }
                 })
@@ -256,9 +269,10 @@ public final class ChangeEventProducer implements AutoCloseable {
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
         p.put("linger.ms", "20");
-        p.put("batch.size", "262144");
+        // Bytes, not records: the buffer holds the budget, or one record of the largest size (64 MiB) and a little.
+        p.put("batch.size", Integer.toString(memory.producerBatchBytes()));
         p.put("compression.type", "lz4");
-        p.put("buffer.memory", Integer.toString(2 * KafkaTopics.MAX_RECORD_BYTES));
+        p.put("buffer.memory", Long.toString(memory.producerBufferBytes()));
         p.put("max.request.size", Integer.toString(KafkaTopics.MAX_RECORD_BYTES));
         return p;
     }
@@ -299,7 +313,8 @@ public final class ChangeEventProducer implements AutoCloseable {
         p.setProperty("snapshot.mode", snapshotMode);
         if ("initial".equals(snapshotMode)) {
             p.setProperty("snapshot.include.collection.list", String.join(",", spec.tables().stream().map(t -> Pattern.quote(t.sourceName().id())).toList()));
-            p.setProperty("snapshot.fetch.size", "20000");
+            // pgjdbc holds a whole fetch: 20000 rows of 1 MiB would be 20 GB. Fewer rows when rows are large.
+            p.setProperty("snapshot.fetch.size", Integer.toString(memory.rows(rowBytes, SNAPSHOT_FETCH_ROWS)));
             List<String> ordered = new ArrayList<>();
             for (TableSpec t : spec.tables()) {
                 var schema = schemas.get(t.sourceName().id());
@@ -315,13 +330,17 @@ public final class ChangeEventProducer implements AutoCloseable {
         }
         p.setProperty("signal.enabled.channels", "source");
         p.setProperty("signal.data.collection", signalTable);
-        p.setProperty("incremental.snapshot.chunk.size", Integer.toString(spec.snapshot().chunkSize()));
+        // Debezium holds a whole chunk in memory (its de-duplication window): no more rows than the budget holds.
+        p.setProperty("incremental.snapshot.chunk.size", Integer.toString(memory.rows(rowBytes, spec.snapshot().chunkSize())));
         p.setProperty("notification.enabled.channels", SnapshotNotifications.CHANNEL);
         p.setProperty("heartbeat.interval.ms", Long.toString(config.heartbeatIntervalMs()));
         p.setProperty("heartbeat.action.query", "UPDATE " + heartbeatTable + " SET beat_at = now() WHERE pipeline = '"
                 + spec.pipelineName() + "'");
-        p.setProperty("max.batch.size", Integer.toString(config.maxBatchSize()));
-        p.setProperty("max.queue.size", Integer.toString(config.maxBatchSize() * 4));
+        // The queue is bounded in bytes (Debezium's estimate of each record's size) as well as in records; a batch is
+        // taken from the queue while the next one fills it, so each gets half the budget.
+        p.setProperty("max.batch.size", Integer.toString(batchSize()));
+        p.setProperty("max.queue.size", Integer.toString(batchSize() * 4));
+        p.setProperty("max.queue.size.in.bytes", Long.toString(memory.stageBytes() / 2));
         p.setProperty("poll.interval.ms", "20");
         p.setProperty("decimal.handling.mode", "string");
         p.setProperty("interval.handling.mode", "string");
@@ -332,6 +351,11 @@ public final class ChangeEventProducer implements AutoCloseable {
         p.setProperty("slot.drop.on.stop", "false");
         p.setProperty("errors.max.retries", "-1");
         return p;
+    }
+
+    /** Debezium's batch: {@link ProducerConfig#maxBatchSize()} rows, fewer if that many large rows exceed half the budget. */
+    private int batchSize() {
+        return Math.max(2, Math.min(config.maxBatchSize(), (int) Math.min(Integer.MAX_VALUE, memory.stageBytes() / 2 / Math.max(1, rowBytes))));
     }
 
     private void handleBatch(List<RecordChangeEvent<SourceRecord>> records, DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
@@ -408,8 +432,11 @@ public final class ChangeEventProducer implements AutoCloseable {
                 // the source: rows deleted in between keep the copy the first scan already sent, and their deletes
                 // (before that point) are never streamed. Stop instead: a restarted producer resumes the scan from the
                 // slot's consistent point (see start()), which streams every change since the first scan began.
-                failure.compareAndSet(null, new IllegalStateException("the initial scan was interrupted ("
-                        + n.getAdditionalData() + "); restart the producer to resume it"));
+                // Debezium reports an OutOfMemoryError in the scan as an abort like any other: a restart would only
+                // run into it again, so say what it was and what to change.
+                failure.compareAndSet(null, HeapPressure.exhausted()
+                        ? new HeapExhausted("producer", memory, new IllegalStateException("the initial scan was interrupted (" + n.getAdditionalData() + ")"))
+                        : new IllegalStateException("the initial scan was interrupted (" + n.getAdditionalData() + "); restart the producer to resume it"));
             }
             return;
         }

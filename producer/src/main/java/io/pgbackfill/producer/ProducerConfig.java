@@ -15,22 +15,33 @@ import java.nio.file.Path;
  * @param maxBatchSize         Debezium batch size handed to one Kafka flush (default 2048); Debezium's queue holds four
  *                             batches. Both stay in the young generation until sent, and every young collection copies
  *                             them: 8192 (a 32k-record queue) cost ~40% more GC time in the 1M-row demo, 1024 no less
- *                             than 2048
+ *                             than 2048. For large rows it is lowered to fit the stage's byte budget, and the queue is
+ *                             bounded in bytes too ({@link io.pgbackfill.core.memory.MemoryBudget})
  * @param freshState           discard a state directory that belongs to another source (see {@link SourceIdentity})
  *                             instead of refusing to start
+ * @param stagesInJvm          stages sharing this JVM's heap (3 for {@code backfill up}): the byte budget is divided by it
  */
 public record ProducerConfig(PipelineSpec spec, Path stateDir, long heartbeatIntervalMs, long offsetFlushIntervalMs, int maxBatchSize,
-                             boolean freshState) {
+                             boolean freshState, int stagesInJvm) {
+
+    public ProducerConfig(PipelineSpec spec, Path stateDir, long heartbeatIntervalMs, long offsetFlushIntervalMs, int maxBatchSize,
+                          boolean freshState) {
+        this(spec, stateDir, heartbeatIntervalMs, offsetFlushIntervalMs, maxBatchSize, freshState, 1);
+    }
 
     public static ProducerConfig of(PipelineSpec spec, Path stateDir) {
-        return new ProducerConfig(spec, stateDir, 1000, 1000, 2048, false);
+        return new ProducerConfig(spec, stateDir, 1000, 1000, 2048, false, 1);
     }
 
     public ProducerConfig withHeartbeatIntervalMs(long ms) {
-        return new ProducerConfig(spec, stateDir, ms, offsetFlushIntervalMs, maxBatchSize, freshState);
+        return new ProducerConfig(spec, stateDir, ms, offsetFlushIntervalMs, maxBatchSize, freshState, stagesInJvm);
     }
 
     public ProducerConfig withFreshState(boolean fresh) {
-        return new ProducerConfig(spec, stateDir, heartbeatIntervalMs, offsetFlushIntervalMs, maxBatchSize, fresh);
+        return new ProducerConfig(spec, stateDir, heartbeatIntervalMs, offsetFlushIntervalMs, maxBatchSize, fresh, stagesInJvm);
+    }
+
+    public ProducerConfig withStagesInJvm(int stages) {
+        return new ProducerConfig(spec, stateDir, heartbeatIntervalMs, offsetFlushIntervalMs, maxBatchSize, freshState, stages);
     }
 }

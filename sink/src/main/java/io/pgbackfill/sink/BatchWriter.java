@@ -37,6 +37,11 @@ public final class BatchWriter {
 
     private final String pipeline;
     private final SinkConfig config;
+    /**
+     * Upserts of at least this many bytes go through COPY whatever their row count: the array upsert holds every value
+     * two more times (the array literals, then their bytes on the wire), COPY streams them.
+     */
+    static final long COPY_BYTES = 8L * 1024 * 1024;
 
     public BatchWriter(String pipeline, SinkConfig config) {
         this.pipeline = pipeline;
@@ -233,7 +238,7 @@ public final class BatchWriter {
     }
 
     private void upsert(Connection c, TargetTable table, TargetTable.Shape shape, List<SinkBatch.Entry> entries, List<Rejected> rejected) throws SQLException {
-        int written = entries.size() >= config.copyThreshold()
+        int written = entries.size() >= config.copyThreshold() || bytes(entries) >= COPY_BYTES
                 ? upsertWithCopy(c, table, shape.unchanged(), shape.tracked(), entries)
                 : upsertWithArrays(c, table, shape.unchanged(), shape.tracked(), entries);
         if (written < entries.size() && !shape.unchanged().isEmpty()) {
@@ -321,25 +326,34 @@ public final class BatchWriter {
         try (Statement st = c.createStatement()) {
             st.execute(table.createStageSql() + "; TRUNCATE " + table.stageName());
         }
+        // Streamed row by row: a batch of large rows is sent as it is encoded, never held as one text (CopyStream).
         List<Column> columns = table.columns();
-        StringBuilder sb = new StringBuilder(entries.size() * 64);
-        for (SinkBatch.Entry e : entries) {
-            RowChange rc = e.change();
-            for (Column col : columns) {
-                CopyText.append(sb, rc.values().get(col.name()));
-                sb.append('\t');
+        try (CopyStream copy = CopyStream.open(c, table.copySql(tracked))) {
+            for (SinkBatch.Entry e : entries) {
+                RowChange rc = e.change();
+                for (Column col : columns) {
+                    copy.value(rc.values().get(col.name())).raw('\t');
+                }
+                copy.raw(Long.toString(rc.lsn()));
+                if (tracked) {
+                    copy.raw('\t').value(rc.sourceKey());
+                }
+                copy.raw('\n');
             }
-            sb.append(rc.lsn());
-            if (tracked) {
-                sb.append('\t');
-                CopyText.append(sb, rc.sourceKey());
-            }
-            sb.append('\n');
+            copy.finish();
         }
-        CopyText.copyIn(c, table.copySql(tracked), sb);
         try (Statement st = c.createStatement()) {
             return st.executeUpdate(table.upsertFromStageSql(unchanged, tracked));
         }
+    }
+
+    /** Bytes of the entries as read from Kafka: close to the text they carry. */
+    static long bytes(List<SinkBatch.Entry> entries) {
+        long sum = 0;
+        for (SinkBatch.Entry e : entries) {
+            sum += e.value() == null ? 0 : e.value().length;
+        }
+        return sum;
     }
 
     private void writeProgress(Connection c, SinkBatch batch) throws SQLException {

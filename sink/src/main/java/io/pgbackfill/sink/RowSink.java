@@ -8,6 +8,8 @@ import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.event.RowChange;
 import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.kafka.OffsetGap;
+import io.pgbackfill.core.memory.HeapExhausted;
+import io.pgbackfill.core.memory.MemoryBudget;
 import io.pgbackfill.core.spec.ConnectionSpec;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
@@ -72,11 +74,15 @@ public final class RowSink implements AutoCloseable {
     private SinkBatch batch = new SinkBatch();
     private final Map<TopicPartition, Long> committed = new HashMap<>();
 
+    private final MemoryBudget memory;
+
     public RowSink(PipelineSpec spec, SinkConfig config) {
         this.spec = spec;
         this.target = spec.targetOrSource();
-        this.config = config;
-        this.writer = new BatchWriter(spec.pipelineName(), config);
+        this.memory = MemoryBudget.forThisJvm(spec.memory(), config.stagesInJvm());
+        // Half the budget for the batch, half for the records fetched but not yet added to it.
+        this.config = config.batchBytes() > 0 ? config : config.withBatchBytes(memory.stageBytes() / 2);
+        this.writer = new BatchWriter(spec.pipelineName(), this.config);
         this.fence = new SinkFence(spec.pipelineName(), spec.sinkGroupId() + "-" + ProcessHandle.current().pid() + "-" + System.identityHashCode(this));
     }
 
@@ -97,6 +103,7 @@ public final class RowSink implements AutoCloseable {
     }
 
     public void start() throws SQLException {
+        LOG.info("memory: {}; batches of at most {} rows or {} MiB", memory.describe(), config.batchSize(), config.batchBytes() / MemoryBudget.MIB);
         connection = openTarget();
         List<TargetTable> tables = targetTables(spec, connection);
         BatchWriter.prepare(connection, tables);
@@ -149,6 +156,9 @@ public final class RowSink implements AutoCloseable {
         p.put("auto.offset.reset", "none");
         p.put("isolation.level", "read_committed");
         p.put("max.poll.records", Integer.toString(Math.max(500, config.batchSize())));
+        // Fetches bounded in bytes: a record larger than the limit still comes, alone.
+        p.put("fetch.max.bytes", Integer.toString(memory.fetchMaxBytes()));
+        p.put("max.partition.fetch.bytes", Integer.toString(memory.partitionFetchBytes(spec.kafka().partitions())));
         p.put("max.poll.interval.ms", "600000");
         p.put("fetch.min.bytes", "65536");
         p.put("fetch.max.wait.ms", Integer.toString(Math.max(10, config.lingerMs())));
@@ -158,7 +168,7 @@ public final class RowSink implements AutoCloseable {
     private Properties producerProperties() {
         Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.kafka(), spec.sinkGroupId() + "-dlq");
         p.put("max.request.size", Integer.toString(KafkaTopics.MAX_RECORD_BYTES));
-        p.put("buffer.memory", Integer.toString(2 * KafkaTopics.MAX_RECORD_BYTES));
+        p.put("buffer.memory", Long.toString(memory.producerBufferBytes()));
         p.put("acks", "all");
         p.put("enable.idempotence", "true");
         return p;
@@ -185,7 +195,7 @@ public final class RowSink implements AutoCloseable {
                         continue;
                     }
                     batch.add(table, new SinkBatch.Entry(rc, r.key(), r.value(), r.topic(), r.partition(), r.offset()), now);
-                    if (batch.size() >= config.batchSize()) {
+                    if (batch.size() >= config.batchSize() || batch.bytes() >= config.batchBytes()) {
                         flush();
                     }
                 }
@@ -204,8 +214,9 @@ public final class RowSink implements AutoCloseable {
             failure.compareAndSet(null, gaps.isEmpty() ? e : new OffsetGap.EventsLost(STAGE, gaps));
             LOG.error("sink stopped: {}", failure.get().getMessage());
         } catch (Throwable t) {
-            failure.compareAndSet(null, t);
-            Throwable why = failure.get(); // a rebalance listener's own failure comes wrapped: report it, not the wrapper
+            Throwable why = HeapExhausted.isCause(t) ? new HeapExhausted("sink", memory, t) : t;
+            failure.compareAndSet(null, why);
+            why = failure.get(); // a rebalance listener's own failure comes wrapped: report it, not the wrapper
             LOG.error("sink stopped: {}", Redaction.redact(why instanceof OffsetGap.EventsLost ? why.getMessage() : why.toString(), target.secret()));
         }
     }

@@ -28,6 +28,7 @@ public final class SinkBatch {
     private final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     private final Map<TopicPartition, Long> firstOffsets = new HashMap<>();
     private int size;
+    private long bytes;
     private long firstAddedAtMs;
 
     /** Adds a change; a later change of the same key replaces the earlier unless its LSN is older. */
@@ -35,6 +36,9 @@ public final class SinkBatch {
         if (size == 0 && offsets.isEmpty()) {
             firstAddedAtMs = nowMs;
         }
+        // Counted as read, replaced entries included: what the consumer handed over is what the heap holds until the
+        // batch is written (the record's bytes for the dead-letter topic, its decoded values about as much again).
+        bytes += e.value() == null ? 0 : e.value().length;
         TopicPartition tp = new TopicPartition(e.topic(), e.partition());
         offsets.put(tp, new OffsetAndMetadata(e.offset() + 1));
         firstOffsets.putIfAbsent(tp, e.offset());
@@ -123,6 +127,11 @@ public final class SinkBatch {
     /** Distinct rows (after reduction). */
     public int size() {
         return size;
+    }
+
+    /** Bytes of the row changes added (as read from Kafka): a batch closes on rows or bytes. */
+    public long bytes() {
+        return bytes;
     }
 
     public boolean isEmpty() {

@@ -3,6 +3,9 @@ package io.pgbackfill.transformer;
 import io.pgbackfill.core.kafka.GroupPositions;
 import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.kafka.OffsetGap;
+import io.pgbackfill.core.memory.HeapExhausted;
+import io.pgbackfill.core.memory.MemoryBudget;
+import io.pgbackfill.core.memory.RowBytes;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
@@ -30,10 +33,14 @@ public final class TransformerApp implements AutoCloseable {
     private final TransformProcessor.TransformMetrics metrics = new TransformProcessor.TransformMetrics();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private KafkaStreams streams;
+    private final MemoryBudget memory;
+    /** Average bytes of a row of the widest source table (catalog estimate, read at start). */
+    private long rowBytes = 64;
 
     public TransformerApp(MigrationPlan plan, TransformerConfig config) {
         this.plan = plan;
         this.config = config;
+        this.memory = MemoryBudget.forThisJvm(plan.spec().memory(), config.stagesInJvm());
     }
 
     public void start() {
@@ -62,9 +69,19 @@ public final class TransformerApp implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        streams = new KafkaStreams(TransformTopology.build(plan, metrics), properties());
+        try (java.sql.Connection c = spec.source().open()) {
+            rowBytes = RowBytes.widest(c, spec.tables().stream().map(TableSpec::sourceName).toList());
+        } catch (java.sql.SQLException e) {
+            // Only the row counts are sized with it; fetches stay bounded in bytes without it.
+            LOG.warn("cannot estimate the source's row size ({}); record counts keep their defaults", io.pgbackfill.core.Redaction.redact(
+                    String.valueOf(e.getMessage()), spec.source().secret()));
+        }
+        Properties props = properties();
+        LOG.info("memory: {}; rows of ~{} bytes: polls of {} records, {} buffered per partition", memory.describe(), rowBytes,
+                props.get(StreamsConfig.consumerPrefix("max.poll.records")), props.get(StreamsConfig.BUFFERED_RECORDS_PER_PARTITION_CONFIG));
+        streams = new KafkaStreams(TransformTopology.build(plan, metrics), props);
         streams.setUncaughtExceptionHandler(e -> {
-            Throwable why = explain(e, raw);
+            Throwable why = HeapExhausted.isCause(e) ? new HeapExhausted("transformer", memory, e) : explain(e, raw);
             failure.compareAndSet(null, why);
             LOG.error("transformer failed: {}", why instanceof OffsetGap.EventsLost ? why.getMessage() : why.toString());
             return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
@@ -82,12 +99,18 @@ public final class TransformerApp implements AutoCloseable {
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toString());
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
-        p.put(StreamsConfig.consumerPrefix("max.poll.records"), 5000);
+        // Records held between fetch and output are bounded in bytes: each fetch by the budget, the records polled and
+        // buffered per partition by counts that fit the budget for rows of this table's size (the defaults for small rows).
+        int partitions = spec.kafka().partitions();
+        p.put(StreamsConfig.consumerPrefix("max.poll.records"), memory.rows(rowBytes * 2, 5000));
+        p.put(StreamsConfig.BUFFERED_RECORDS_PER_PARTITION_CONFIG, memory.rows(rowBytes * 2L * partitions, 1000));
+        p.put(StreamsConfig.consumerPrefix("fetch.max.bytes"), memory.fetchMaxBytes());
+        p.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), memory.partitionFetchBytes(partitions));
         // Never jump: every partition has a committed offset before the start (GroupPositions.guard), and one that
         // falls out of range (events deleted before they were read) stops the stage instead of skipping them.
         p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "none");
         p.put(StreamsConfig.producerPrefix("linger.ms"), 20);
-        p.put(StreamsConfig.producerPrefix("batch.size"), 262144);
+        p.put(StreamsConfig.producerPrefix("batch.size"), memory.producerBatchBytes());
         p.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
         // Transactions v2 (Kafka 4) add a partition to the transaction on its first write, and a broker without state
         // for the producer accepts only sequence 0 there (KAFKA-18202). With several requests in flight, a later batch
@@ -96,7 +119,7 @@ public final class TransformerApp implements AutoCloseable {
         // flight per connection keeps batches in order; with large batches over loopback it costs no throughput.
         p.put(StreamsConfig.producerPrefix("max.in.flight.requests.per.connection"), 1);
         p.put(StreamsConfig.producerPrefix("max.request.size"), KafkaTopics.MAX_RECORD_BYTES);
-        p.put(StreamsConfig.producerPrefix("buffer.memory"), 2L * KafkaTopics.MAX_RECORD_BYTES);
+        p.put(StreamsConfig.producerPrefix("buffer.memory"), memory.producerBufferBytes());
         return p;
     }
 

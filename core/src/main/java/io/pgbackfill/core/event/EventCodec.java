@@ -14,7 +14,14 @@ import java.util.Map;
  * they came in (Debezium or JDBC).
  */
 public final class EventCodec {
-    public static final ObjectMapper MAPPER = new ObjectMapper()
+    /**
+     * Jackson refuses strings over 20 million characters by default; a row may carry values up to the record limit
+     * ({@link io.pgbackfill.core.kafka.KafkaTopics#MAX_RECORD_BYTES}), so the limit is lifted to that.
+     */
+    public static final ObjectMapper MAPPER = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                    .maxStringLength(io.pgbackfill.core.kafka.KafkaTopics.MAX_RECORD_BYTES).build())
+            .build())
             .enable(DeserializationFeature.USE_LONG_FOR_INTS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS)

@@ -19,6 +19,7 @@ import java.util.Objects;
  * sink:     {batchSize (default 5000), lingerMs (default 50), copyThreshold (default 1000), truncate: refuse|apply}
  * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper}]
  * cutover:  {renameTo, lockTimeoutMs, switchCommand}
+ * memory:   {stageBudgetMiB (default: derived from the heap, see MemorySpec)}
  * </pre>
  */
 public record PipelineSpec(
@@ -29,7 +30,8 @@ public record PipelineSpec(
         SnapshotSpec snapshot,
         SinkSpec sink,
         @JsonProperty(required = true) List<TableSpec> tables,
-        CutoverSpec cutover) {
+        CutoverSpec cutover,
+        MemorySpec memory) {
 
     public PipelineSpec {
         source = source == null ? null : source.as("source");
@@ -38,7 +40,13 @@ public record PipelineSpec(
         snapshot = snapshot == null ? SnapshotSpec.DEFAULT : snapshot;
         sink = sink == null ? SinkSpec.DEFAULT : sink;
         cutover = cutover == null ? CutoverSpec.DEFAULT : cutover;
+        memory = memory == null ? MemorySpec.DEFAULT : memory;
         tables = tables == null ? List.of() : List.copyOf(tables);
+    }
+
+    public PipelineSpec(SpecText name, ConnectionSpec source, ConnectionSpec target, KafkaSpec kafka, SnapshotSpec snapshot,
+                        SinkSpec sink, List<TableSpec> tables, CutoverSpec cutover) {
+        this(name, source, target, kafka, snapshot, sink, tables, cutover, null);
     }
 
     /** The target connection; a spec without one migrates inside the source database. */
@@ -84,14 +92,14 @@ public record PipelineSpec(
     }
 
     public PipelineSpec withKafka(KafkaSpec k) {
-        return new PipelineSpec(name, source, target, k, snapshot, sink, tables, cutover);
+        return new PipelineSpec(name, source, target, k, snapshot, sink, tables, cutover, memory);
     }
 
     public PipelineSpec withConnections(ConnectionSpec s, ConnectionSpec t) {
-        return new PipelineSpec(name, s, t, kafka, snapshot, sink, tables, cutover);
+        return new PipelineSpec(name, s, t, kafka, snapshot, sink, tables, cutover, memory);
     }
 
     public PipelineSpec withSink(SinkSpec s) {
-        return new PipelineSpec(name, source, target, kafka, snapshot, s, tables, cutover);
+        return new PipelineSpec(name, source, target, kafka, snapshot, s, tables, cutover, memory);
     }
 }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
  * topics → sink. Each stage is the same class its own service runs; they share nothing but Kafka.
  */
 public final class Pipeline implements AutoCloseable {
+    static final int STAGES = 3;
     private final ChangeEventProducer producer;
     private final TransformerApp transformer;
     private final RowSink sink;
@@ -24,9 +25,11 @@ public final class Pipeline implements AutoCloseable {
 
     /** @param freshState discard producer state that belongs to another source instead of refusing to start */
     public Pipeline(MigrationPlan plan, Path stateDir, SinkConfig sinkConfig, boolean freshState) {
-        this.producer = new ChangeEventProducer(ProducerConfig.of(plan.spec(), stateDir.resolve("producer")).withFreshState(freshState));
-        this.transformer = new TransformerApp(plan, TransformerConfig.of(stateDir.resolve("streams")));
-        this.sink = new RowSink(plan.spec(), sinkConfig);
+        // Three stages share this heap: each gets a third of the byte budget (MemoryBudget).
+        this.producer = new ChangeEventProducer(ProducerConfig.of(plan.spec(), stateDir.resolve("producer")).withFreshState(freshState)
+                .withStagesInJvm(STAGES));
+        this.transformer = new TransformerApp(plan, TransformerConfig.of(stateDir.resolve("streams")).withStagesInJvm(STAGES));
+        this.sink = new RowSink(plan.spec(), sinkConfig.withStagesInJvm(STAGES));
     }
 
     public void start() throws Exception {
