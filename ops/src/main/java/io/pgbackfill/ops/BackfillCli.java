@@ -52,7 +52,16 @@ public final class BackfillCli implements Runnable {
         return cl;
     }
 
+    private static volatile boolean mainProcess;
+
+    /** True when this JVM runs the CLI's main (not a test calling commands in-process): only then may it halt. */
+    public static boolean isMainProcess() {
+        return mainProcess;
+    }
+
     public static void main(String[] args) {
+        mainProcess = true;
+        io.pgbackfill.ops.pipeline.FatalErrors.install();
         int code = commandLine().execute(args);
         System.exit(code);
     }

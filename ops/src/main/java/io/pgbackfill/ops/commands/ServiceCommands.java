@@ -6,6 +6,7 @@ import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.metrics.Health;
 import io.pgbackfill.ops.metrics.MetricsOptions;
 import io.pgbackfill.ops.metrics.ServiceMetrics;
+import io.pgbackfill.ops.pipeline.FatalErrors;
 import io.pgbackfill.ops.pipeline.Pipeline;
 import io.pgbackfill.ops.resync.ResyncMarker;
 import io.pgbackfill.producer.ChangeEventProducer;
@@ -39,6 +40,7 @@ public final class ServiceCommands {
      * the JVM then exits as signalled processes do (143 for SIGTERM); 0 is returned for callers running it in-process.
      */
     static int runUntilStopped(AutoCloseable service, Supplier<Throwable> failure, String name) throws Exception {
+        boolean inProcess = !BackfillCli.isMainProcess();
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         // The JVM halts as soon as its shutdown hooks return: the hook waits for close() below, or a SIGTERM
@@ -57,6 +59,10 @@ public final class ServiceCommands {
             while (!stop.await(500, TimeUnit.MILLISECONDS)) {
                 if (failure.get() != null) {
                     System.err.println(name + " failed: " + io.pgbackfill.core.Redaction.redact(String.valueOf(failure.get().getMessage())));
+                    if (!inProcess) {
+                        // A supervisor restarts what exits: never leave a process that holds its group and does nothing.
+                        FatalErrors.haltAfter(CLOSE_GRACE_SECONDS);
+                    }
                     return BackfillCli.FAILED;
                 }
             }

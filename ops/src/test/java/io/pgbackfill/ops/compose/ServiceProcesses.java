@@ -36,9 +36,14 @@ final class ServiceProcesses implements AutoCloseable {
     }
 
     synchronized ServiceProcess start(String name, Map<String, String> env, String... args) throws IOException {
+        return start(name, JVM_OPTIONS, env, args);
+    }
+
+    /** A stage with its own JVM options (heap, GC log). */
+    synchronized ServiceProcess start(String name, List<String> jvmOptions, Map<String, String> env, String... args) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JVM_OPTIONS);
+        command.addAll(jvmOptions);
         command.add("-cp");
         command.add(classpath());
         command.add(BackfillCli.class.getName());
