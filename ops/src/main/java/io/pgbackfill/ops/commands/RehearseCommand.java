@@ -67,12 +67,20 @@ public final class RehearseCommand implements Callable<Integer> {
             description = "most target keys remembered by the duplicate check, 8 bytes each (default ${DEFAULT-VALUE})")
     int keyCap;
 
+    @Option(names = "--heap-mib", paramLabel = "MIB", defaultValue = "0",
+            description = "The heap the pipeline will run with, in MiB, for the memory estimate. Default: this JVM's, which the backfill script starts with the same -Xmx as up.")
+    long heapMib;
+
+    @Option(names = "--stages-per-jvm", paramLabel = "N", defaultValue = "3",
+            description = "How many stages share one heap: 3 for up (default), 1 when producer, transformer and sink run as separate services.")
+    int stagesPerJvm;
+
     @Override
     public Integer call() throws Exception {
         RehearsalOptions options = new RehearsalOptions(size == null ? null : size.percent,
                 size == null || size.rows == null ? RehearsalOptions.DEFAULT_ROWS : size.rows,
                 seed != null ? seed : ThreadLocalRandom.current().nextInt(1, 1_000_000), throttle, maxDlqShare, keyCap,
-                Duration.ofMillis(Math.round(walWindow * 1000)));
+                Duration.ofMillis(Math.round(walWindow * 1000)), heapMib * 1024 * 1024, stagesPerJvm);
         RehearsalReport report;
         try {
             // A spec that does not compile fails here with file:line:column (SpecException, exit 2), before any sampling.

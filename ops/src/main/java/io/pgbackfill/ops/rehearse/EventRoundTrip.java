@@ -13,6 +13,7 @@ import java.util.Set;
  */
 final class EventRoundTrip {
     private final String table;
+    private final EventSizes sizes = new EventSizes();
 
     EventRoundTrip(String table) {
         this.table = table;
@@ -22,8 +23,17 @@ final class EventRoundTrip {
     long nanos(Map<String, Object> sourceKey, Map<String, Object> row, Map<String, String> targetKey, Map<String, String> values) {
         long t0 = System.nanoTime();
         ChangeEvent read = new ChangeEvent(ChangeEvent.READ, table, 1, 0, true, sourceKey, row, null, null);
-        EventCodec.decodeChange(EventCodec.encode(read));
-        EventCodec.decodeRow(EventCodec.encode(RowChange.upsert(1, targetKey, values, Set.of())));
-        return System.nanoTime() - t0;
+        byte[] raw = EventCodec.encode(read);
+        EventCodec.decodeChange(raw);
+        byte[] mapped = EventCodec.encode(RowChange.upsert(1, targetKey, values, Set.of()));
+        EventCodec.decodeRow(mapped);
+        long nanos = System.nanoTime() - t0;
+        sizes.observe(raw.length, mapped.length);
+        return nanos;
+    }
+
+    /** Sizes of the events encoded so far: the memory estimate's input. */
+    EventSizes sizes() {
+        return sizes;
     }
 }

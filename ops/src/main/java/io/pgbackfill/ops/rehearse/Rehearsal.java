@@ -2,6 +2,7 @@ package io.pgbackfill.ops.rehearse;
 
 import io.pgbackfill.core.Redaction;
 import io.pgbackfill.core.catalog.TableSchema;
+import io.pgbackfill.core.memory.MemoryBudget;
 import io.pgbackfill.core.spec.ConnectionSpec;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
@@ -42,13 +43,21 @@ public final class Rehearsal {
             AccessCheck.target(target, plan);
             RehearsalReport.Wal wal = WalRate.measure(source, options.walWindow());
             List<RehearsalReport.TableReport> tables = new ArrayList<>();
+            EventSizes sizes = new EventSizes();
+            long widestAverage = 0;
             for (TableTransform t : plan.tables()) {
                 TableSchema schema = plan.sourceSchema(t.source())
                         .orElseThrow(() -> new CannotRehearse("source table " + t.source() + " does not exist"));
-                tables.add(new TableRehearsal(t, schema, options, progress).run(source, target, wal, sharesWal(spec)));
+                TableRehearsal rehearsal = new TableRehearsal(t, schema, options, progress);
+                tables.add(rehearsal.run(source, target, wal, sharesWal(spec)));
+                sizes.add(rehearsal.eventSizes());
+                widestAverage = Math.max(widestAverage, rehearsal.eventSizes().average());
             }
+            long heap = options.heapBytes() > 0 ? options.heapBytes() : Runtime.getRuntime().maxMemory();
+            MemoryEstimate memory = MemoryEstimate.of(MemoryBudget.derive(spec.memory(), heap, options.stagesPerJvm()), spec.sink().batchSize(),
+                    widestAverage, sizes.largest());
             return new RehearsalReport(spec.pipelineName(), specFile, wal, List.copyOf(tables),
-                    VerdictRules.judge(tables, wal, options.maxDlqShare()));
+                    VerdictRules.judge(tables, wal, options.maxDlqShare(), memory), memory);
         }
     }
 

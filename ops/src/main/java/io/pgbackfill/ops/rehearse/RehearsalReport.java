@@ -7,7 +7,11 @@ import java.util.List;
  * Everything a rehearsal found, as plain data: the text, JSON and HTML reports all render this one
  * value, so they cannot disagree. Shares are fractions (0.031 = 3.1%), durations seconds, sizes bytes.
  */
-public record RehearsalReport(String pipeline, String specFile, Wal wal, List<TableReport> tables, Verdict verdict) {
+public record RehearsalReport(String pipeline, String specFile, Wal wal, List<TableReport> tables, Verdict verdict, MemoryEstimate memory) {
+
+    public RehearsalReport(String pipeline, String specFile, Wal wal, List<TableReport> tables, Verdict verdict) {
+        this(pipeline, specFile, wal, tables, verdict, null);
+    }
 
     /**
      * The source's WAL write rate, watched over a short window before sampling.

@@ -17,6 +17,13 @@ public final class RehearsalText {
         for (RehearsalReport.TableReport t : r.tables()) {
             table(sb, t);
         }
+        if (r.memory() != null) {
+            MemoryEstimate m = r.memory();
+            sb.append(String.format(Locale.ROOT, "%nmemory      predicted peak heap %s of %s (%d %s per JVM; events ~%s on average, up to %s; %s held per stage, budget %s)%n",
+                    Human.bytes(m.peakBytes()), Human.bytes(m.heapBytes()), m.stagesPerJvm(), m.stagesPerJvm() == 1 ? "stage" : "stages",
+                    Human.bytes(m.averageRecordBytes()), Human.bytes(m.largestRecordBytes()), Human.bytes(m.heldPerStageBytes()),
+                    Human.bytes(m.stageBudgetBytes())));
+        }
         sb.append('\n');
         RehearsalReport.Verdict v = r.verdict();
         sb.append("verdict: ").append(v.ready() ? "READY" : "NOT READY").append('\n');

@@ -143,6 +143,11 @@ final class TableRehearsal {
         return false;
     }
 
+    /** Sizes of the events the mapped sample rows became (after {@link #run}). */
+    EventSizes eventSizes() {
+        return events.sizes();
+    }
+
     private List<RehearsalReport.ColumnReport> columns() {
         List<RehearsalReport.ColumnReport> out = new ArrayList<>();
         for (ColumnProfile p : profiles.values()) {

@@ -8,15 +8,24 @@ import java.util.stream.Collectors;
  * What blocks a migration, from the findings: more DLQ rows than {@code --max-dlq-share} allows; any
  * duplicate target key (two source rows would become one target row, and nothing would say so); a
  * trial write the target refused outright; an empty sample of a non-empty table (it proves nothing).
- * WAL beyond max_slot_wal_keep_size and a truncated duplicate check are warnings.
+ * a predicted peak heap over the heap (the pipeline would run out of memory). WAL beyond max_slot_wal_keep_size and a
+ * truncated duplicate check are warnings.
  */
 final class VerdictRules {
     private VerdictRules() {
     }
 
     static RehearsalReport.Verdict judge(List<RehearsalReport.TableReport> tables, RehearsalReport.Wal wal, double maxDlqShare) {
+        return judge(tables, wal, maxDlqShare, null);
+    }
+
+    /** {@code memory}: the predicted peak heap; over the heap it blocks (the pipeline would run out of memory). */
+    static RehearsalReport.Verdict judge(List<RehearsalReport.TableReport> tables, RehearsalReport.Wal wal, double maxDlqShare, MemoryEstimate memory) {
         List<String> blocking = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
+        if (memory != null && !memory.fits()) {
+            blocking.add(memory.problem());
+        }
         long walTotal = 0;
         for (RehearsalReport.TableReport t : tables) {
             RehearsalReport.Outcome o = t.outcome();

@@ -128,9 +128,11 @@ class LargeRowsIT {
                         + scalar(st, "SELECT pg_size_pretty(sum(octet_length(body))) FROM docs_v2") + " of text");
             }
             for (ServiceProcess p : all) {
-                long peak = peakHeapBytes(dir.resolve("work").resolve(p.name() + "-gc.log"));
-                phase(String.format(Locale.ROOT, "peak heap of the %s: %d MiB of 512 MiB (heap in use before a collection, from its GC log)",
-                        p.name(), peak / MIB));
+                Path log = dir.resolve("work").resolve(p.name() + "-gc.log");
+                long peak = heapFromGcLog(log, "(\\d+)([KMG])->");
+                long live = heapFromGcLog(log, "->(\\d+)([KMG])\\(");
+                phase(String.format(Locale.ROOT, "peak heap of the %s: %d MiB in use before a collection, %d MiB still live after one (-Xmx512m; GC log)",
+                        p.name(), peak / MIB, live / MIB));
                 assertThat(peak).as("%s GC log read", p.name()).isPositive();
             }
         }
@@ -167,9 +169,12 @@ class LargeRowsIT {
         }
     }
 
-    /** Unified logging's gc lines: "Pause Young (Allocation Failure) 301M->120M(494M)": the largest figure before "->". */
-    static long peakHeapBytes(Path gcLog) throws Exception {
-        Matcher m = Pattern.compile("(\\d+)([KMG])->").matcher(Files.exists(gcLog) ? Files.readString(gcLog) : "");
+    /**
+     * Unified logging's gc lines: "Pause Young (Allocation Failure) 301M->120M(494M)": the largest figure {@code pattern}
+     * captures (before "->": heap in use when a collection started; after it: what the collection could not free).
+     */
+    static long heapFromGcLog(Path gcLog, String pattern) throws Exception {
+        Matcher m = Pattern.compile(pattern).matcher(Files.exists(gcLog) ? Files.readString(gcLog) : "");
         long peak = 0;
         while (m.find()) {
             long unit = switch (m.group(2)) {
