@@ -42,7 +42,7 @@ class LargeRowsIT {
     /** Large rows, spread over the key range as a real table would have them: id → MiB of text. */
     static final Map<Integer, Integer> LARGE = Map.of(REGULAR_ROWS / 5, 16, 2 * REGULAR_ROWS / 5, 32, 3 * REGULAR_ROWS / 5, 48, 4 * REGULAR_ROWS / 5, 62);
     static final Duration STARTUP = Duration.ofSeconds(90);
-    static final Duration CATCH_UP = Duration.ofMinutes(15);
+    static final Duration CATCH_UP = Duration.ofMinutes(30);
 
     @TempDir
     Path dir;
