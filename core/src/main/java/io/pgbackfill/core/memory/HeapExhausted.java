@@ -16,6 +16,12 @@ public final class HeapExhausted extends RuntimeException {
                 + "Restarted with the same settings it fails the same way; with new ones it resumes where it stopped";
     }
 
+    /** For a JVM that does not know which spec or stage ran out (a thread of a library, a launch without a spec). */
+    public static String message(long heapBytes) {
+        return "out of memory (heap " + heapBytes / MemoryBudget.MIB + " MiB): raise the heap (-Xmx in PGBACKFILL_JAVA_OPTS or "
+                + "JAVA_TOOL_OPTIONS) or lower memory.stageBudgetMiB in the spec; `backfill rehearse` predicts the peak";
+    }
+
     /** True if {@code t} or one of its causes is an {@link OutOfMemoryError}. */
     public static boolean isCause(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {

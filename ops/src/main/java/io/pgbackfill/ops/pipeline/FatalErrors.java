@@ -1,8 +1,6 @@
 package io.pgbackfill.ops.pipeline;
 
 import io.pgbackfill.core.memory.HeapExhausted;
-import io.pgbackfill.core.memory.MemoryBudget;
-import io.pgbackfill.core.spec.MemorySpec;
 
 /**
  * A fatal error ends the process with exit code 3, promptly, so that a supervisor (compose's restart policy,
@@ -35,7 +33,7 @@ public final class FatalErrors {
     public static void halt(String where, Throwable e) {
         try {
             String what = e instanceof OutOfMemoryError || HeapExhausted.isCause(e)
-                    ? HeapExhausted.message("process", MemoryBudget.forThisJvm(MemorySpec.DEFAULT, 1)) : String.valueOf(e);
+                    ? HeapExhausted.message(Runtime.getRuntime().maxMemory()) : String.valueOf(e);
             System.err.println("pgbackfill: fatal error in " + where + ": " + e + "\n" + what + "\nexiting with " + EXIT_CODE);
             System.err.flush();
         } finally {

@@ -34,6 +34,12 @@ public final class RehearsalHtml {
             v.warnings().forEach(w -> sb.append("<li>").append(esc(w)).append("</li>"));
             sb.append("</ul>\n");
         }
+        if (r.memory() != null) {
+            MemoryEstimate m = r.memory();
+            sb.append("<p>memory: predicted peak heap ").append(esc(Human.bytes(m.peakBytes()))).append(" of ").append(esc(Human.bytes(m.heapBytes())))
+                    .append(" (").append(m.stagesPerJvm()).append(m.stagesPerJvm() == 1 ? " stage" : " stages").append(" per JVM; events up to ")
+                    .append(esc(Human.bytes(m.largestRecordBytes()))).append(")</p>\n");
+        }
         for (RehearsalReport.TableReport t : r.tables()) {
             table(sb, t);
         }

@@ -25,6 +25,8 @@ import java.util.stream.Collectors;
  */
 final class SampleReader {
     static final int FETCH_SIZE = 1000;
+    static final long FETCH_BYTES = 32L << 20;
+    private final int fetchSize;
 
     /**
      * What to do with each row; {@code sourceKey} reads like "id=42", {@code readNanos} is the time spent
@@ -39,9 +41,20 @@ final class SampleReader {
     private final long rowsPerSecond;
 
     SampleReader(TableSchema schema, SamplePlan plan, long rowsPerSecond) {
+        this(schema, plan, rowsPerSecond, FETCH_SIZE);
+    }
+
+    /** {@code fetchSize}: rows per round trip; fewer than {@link #FETCH_SIZE} for large rows ({@link #fetchSize}). */
+    SampleReader(TableSchema schema, SamplePlan plan, long rowsPerSecond, int fetchSize) {
         this.schema = schema;
         this.plan = plan;
         this.rowsPerSecond = rowsPerSecond;
+        this.fetchSize = fetchSize;
+    }
+
+    /** Rows per fetch for rows of {@code averageRowBytes}: pgjdbc holds a whole fetch, so at most 32 MiB of them. */
+    static int fetchSize(long averageRowBytes) {
+        return (int) Math.max(1, Math.min(FETCH_SIZE, FETCH_BYTES / Math.max(1, averageRowBytes)));
     }
 
     /** Streams the sample through {@code handler}; returns the rows read. */
@@ -64,7 +77,7 @@ final class SampleReader {
                 st.execute("SET LOCAL lock_timeout = '5s'");
             }
             try (PreparedStatement ps = source.prepareStatement(select)) {
-                ps.setFetchSize(FETCH_SIZE);
+                ps.setFetchSize(fetchSize);
                 long t0 = System.nanoTime();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

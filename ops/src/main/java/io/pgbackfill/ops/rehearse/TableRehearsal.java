@@ -59,7 +59,8 @@ final class TableRehearsal {
         TrialWriter.Result written;
         try (TrialWriter writer = new TrialWriter(target, transform,
                 (key, message) -> rejects.add(RowRejected.Reason.DATABASE_REJECTED, null, message, key), meter)) {
-            sampled = new SampleReader(schema, plan, options.rowsPerSecond()).read(source, (row, key, readNanos) -> row(row, key, readNanos, writer));
+            int fetch = SampleReader.fetchSize(facts.totalBytes() / Math.max(1, facts.estimatedRows()));
+            sampled = new SampleReader(schema, plan, options.rowsPerSecond(), fetch).read(source, (row, key, readNanos) -> row(row, key, readNanos, writer));
             written = writer.finish();
         }
         double seconds = (System.nanoTime() - started) / 1e9;

@@ -3,6 +3,14 @@ package io.pgbackfill.ops.compose;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgbackfill.core.Secret;
+import io.pgbackfill.core.memory.MemoryBudget;
+import io.pgbackfill.core.spec.MemorySpec;
+import io.pgbackfill.core.transform.MigrationPlan;
+import io.pgbackfill.ops.rehearse.MemoryEstimate;
+import io.pgbackfill.ops.rehearse.Rehearsal;
+import io.pgbackfill.ops.rehearse.RehearsalOptions;
+import io.pgbackfill.ops.rehearse.RehearsalReport;
+import io.pgbackfill.ops.rehearse.RehearsalText;
 import io.pgbackfill.core.spec.ConnectionSpec;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.SpecLoader;
@@ -32,7 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code -XX:+ExitOnOutOfMemoryError} (an out-of-memory error ends the stage, and the test with it). After the
  * snapshot, the large rows are updated while streaming, and some rows only in a small column (their large value an
  * unchanged TOAST value). The target is compared with the source in SQL (md5 of the values), never loaded into this
- * JVM. Each stage's peak heap is read from its GC log (heap in use before each collection) and printed.
+ * JVM. Each stage's peak heap is read from its GC log (heap in use before each collection) and printed. Before the
+ * pipeline starts, {@code rehearse} on the table must predict that {@code up} at -Xmx512m cannot hold these rows.
  *
  * <p>Size: {@code -Dlargerows.mib=N} regular rows of 1 MiB (default 1000, so ~1.2 GB with the large rows).
  */
@@ -82,6 +91,19 @@ class LargeRowsIT {
                           body_chars: size(body)
                     """.formatted(url, infra.user(), infra.kafkaBootstrapServers()));
             PipelineSpec spec = SpecLoader.load(specFile).withConnections(ConnectionSpec.of(url, infra.user(), Secret.of(infra.password(), "test")), null);
+
+            // Before anything starts, as an operator would: rehearse sees the 62 MiB values and says that `up` (three
+            // stages in one heap) at -Xmx512m would not hold them, naming the setting to change.
+            RehearsalReport rehearsal = new Rehearsal(MigrationPlan.connect(spec, specArg), specArg,
+                    new RehearsalOptions(100.0, 0, 1, 0, 0, 1_000_000, Duration.ZERO, 512 * MIB, 3), line -> { }).run();
+            MemoryEstimate predicted = rehearsal.memory();
+            phase("rehearse: " + RehearsalText.render(rehearsal).lines().filter(l -> l.startsWith("memory") || l.contains("predicted peak heap"))
+                    .reduce((a, b) -> a + " | " + b).orElse("no memory line"));
+            assertThat(predicted.largestRecordBytes()).as("the sample saw the largest value").isGreaterThan(62 * MIB);
+            assertThat(rehearsal.verdict().ready()).isFalse();
+            assertThat(rehearsal.verdict().blocking()).anySatisfy(b -> assertThat(b).startsWith("predicted peak heap").contains("raise the heap"));
+            assertThat(MemoryEstimate.of(MemoryBudget.derive(MemorySpec.DEFAULT, 2048 * MIB, 1), spec.sink().batchSize(),
+                    predicted.averageRecordBytes(), predicted.largestRecordBytes()).fits()).as("one stage per JVM with 2 GiB").isTrue();
             Map<String, String> env = Map.of("PGBACKFILL_SOURCE_PASSWORD", infra.password());
             String specArg = specFile.toString();
 
