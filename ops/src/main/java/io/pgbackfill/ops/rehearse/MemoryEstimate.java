@@ -15,11 +15,12 @@ import java.util.Locale;
  * @param budget             the byte budget of each stage in force
  * @param averageRecordBytes the sampled rows' average event size (the larger of raw event and row change)
  * @param largestRecordBytes the sampled rows' largest event
+ * @param sinkBatchRows      {@code sink.batchSize}
  * @param heldPerStageBytes  records one stage holds at the peak: its budget, or its largest row count of such rows
  * @param peakBytes          predicted peak heap of one JVM
  */
 public record MemoryEstimate(long heapBytes, int stagesPerJvm, long stageBudgetBytes, boolean budgetFromSpec, long averageRecordBytes,
-                             long largestRecordBytes, long heldPerStageBytes, long peakBytes) {
+                             long largestRecordBytes, int sinkBatchRows, long heldPerStageBytes, long peakBytes) {
     /** Copies of the largest record a stage holds at once while it passes. */
     public static final int LARGE_COPIES = 6;
     /** The largest row count any stage uses when rows are small (Debezium's queue: 4 batches of 2048). */
@@ -30,7 +31,23 @@ public record MemoryEstimate(long heapBytes, int stagesPerJvm, long stageBudgetB
         long perStage = MemoryBudget.COPIES * held + LARGE_COPIES * largestRecordBytes;
         long peak = MemoryBudget.BASE_BYTES + (long) budget.stages() * perStage;
         return new MemoryEstimate(budget.heapBytes(), budget.stages(), budget.stageBytes(), budget.fromSpec(), averageRecordBytes,
-                largestRecordBytes, held, peak);
+                largestRecordBytes, sinkBatchRows, held, peak);
+    }
+
+    /**
+     * The smallest heap (in steps of 64 MiB) this would fit in. A derived budget grows with the heap, so this is more
+     * than {@link #peakBytes}: the budget's share stays half of what is above the base.
+     */
+    public long neededHeapBytes() {
+        long step = 64 * MemoryBudget.MIB;
+        for (long h = heapBytes; h < (1L << 42); h += step) {
+            MemoryBudget b = budgetFromSpec ? new MemoryBudget(h, stagesPerJvm, stageBudgetBytes, true)
+                    : MemoryBudget.derive(io.pgbackfill.core.spec.MemorySpec.DEFAULT, h, stagesPerJvm);
+            if (of(b, sinkBatchRows, averageRecordBytes, largestRecordBytes).fits()) {
+                return h;
+            }
+        }
+        return 1L << 42;
     }
 
     public boolean fits() {
@@ -47,7 +64,7 @@ public record MemoryEstimate(long heapBytes, int stagesPerJvm, long stageBudgetB
                 Human.bytes(peakBytes), Human.bytes(heapBytes), stagesPerJvm, stagesPerJvm == 1 ? "stage" : "stages",
                 Human.bytes(largestRecordBytes), Human.bytes(heldPerStageBytes));
         long forLargest = MemoryBudget.BASE_BYTES + (long) stagesPerJvm * LARGE_COPIES * largestRecordBytes;
-        long neededMiB = (peakBytes + mib - 1) / mib;
+        long neededMiB = (neededHeapBytes() + mib - 1) / mib;
         if (forLargest * 5 / 4 > heapBytes) {
             // Even one record at a time does not leave room for the budget: only a larger heap (or fewer stages per JVM) helps.
             return head + ": raise the heap to at least -Xmx" + neededMiB + "m"

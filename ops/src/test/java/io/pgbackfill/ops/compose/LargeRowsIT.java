@@ -70,7 +70,7 @@ class LargeRowsIT {
              ServiceProcesses stages = new ServiceProcesses(dir.resolve("work"))) {
             String db = "largerows";
             try (Connection c = infra.connect(db); Statement st = c.createStatement()) {
-                createAndFill(st);
+                createAndFill(st, REGULAR_ROWS, LARGE);
                 phase("source filled: " + scalar(st, "SELECT pg_size_pretty(sum(octet_length(body))) FROM docs") + " of text in "
                         + scalar(st, "SELECT count(*) FROM docs") + " rows, largest " + scalar(st, "SELECT pg_size_pretty(max(octet_length(body))::bigint) FROM docs"));
             }
@@ -169,7 +169,68 @@ class LargeRowsIT {
                 "-Xlog:gc:file=" + dir.resolve("work").resolve(name + "-gc.log"));
     }
 
-    private static void createAndFill(Statement st) throws SQLException {
+    /**
+     * Issue 22's own case: a table of 1 MiB documents, one computed column, `backfill up` (all three stages in one JVM)
+     * with half the heap the issue had (-Xmx512m instead of 1g), where row-count batches ran out of memory. Updates of
+     * the documents while streaming arrive too.
+     */
+    @Test
+    void upMovesMegabyteDocumentsInOneJvmOfHalfAGigabyte() throws Exception {
+        try (EmbeddedInfrastructure infra = EmbeddedInfrastructure.start();
+             ServiceProcesses stages = new ServiceProcesses(dir.resolve("work"))) {
+            String db = "largeup";
+            int rows = Integer.getInteger("largerows.up.mib", 300);
+            try (Connection c = infra.connect(db); Statement st = c.createStatement()) {
+                createAndFill(st, rows, Map.of());
+                phase("up: source filled: " + scalar(st, "SELECT pg_size_pretty(sum(octet_length(body))) FROM docs") + " in " + rows + " rows");
+            }
+            String url = infra.jdbcUrl(db);
+            Path specFile = Files.writeString(dir.resolve("docs-up.yaml"), """
+                    name: large-up
+                    source:
+                      jdbcUrl: %s
+                      user: %s
+                      passwordEnv: PGBACKFILL_SOURCE_PASSWORD
+                    kafka:
+                      bootstrapServers: %s
+                      partitions: 2
+                    tables:
+                      - source: public.docs
+                        target: public.docs_v2
+                        columns:
+                          id: id
+                          title: title
+                          body: body
+                          body_chars: size(body)
+                    """.formatted(url, infra.user(), infra.kafkaBootstrapServers()));
+            PipelineSpec spec = SpecLoader.load(specFile).withConnections(ConnectionSpec.of(url, infra.user(), Secret.of(infra.password(), "test")), null);
+            ServiceProcess up = stages.start("up", jvm("up"), Map.of("PGBACKFILL_SOURCE_PASSWORD", infra.password()), "up", specFile.toString(),
+                    "--metrics-port", "0", "--state-dir", dir.resolve("up").toString());
+            ScaleOutIT.awaitHealthy(stages, up);
+            awaitTrue(stages, List.of(up), CATCH_UP, "the snapshot is done", () -> up.scrape().sum("pgbackfill_snapshot_done") == 1);
+            try (Connection c = infra.connect(db); Statement st = c.createStatement()) {
+                st.executeUpdate("UPDATE docs SET body = reverse(body), title = title || ' v2' WHERE id % 7 = 0");
+                st.executeUpdate("UPDATE docs SET title = title || ' retitled' WHERE id % 11 = 0");
+                st.executeUpdate("DELETE FROM docs WHERE id % 13 = 0");
+            }
+            CatchUp.await(spec, true, CATCH_UP, up::isAlive);
+            assertThat(up.isAlive()).as("up still running:%n%s", stages.logTails()).isTrue();
+            try (Connection c = infra.connect(db); Statement st = c.createStatement()) {
+                assertThat(scalar(st, """
+                        SELECT count(*) FROM docs s FULL JOIN docs_v2 t USING (id)
+                        WHERE s.id IS NULL OR t.id IS NULL OR s.title IS DISTINCT FROM t.title
+                           OR md5(s.body) IS DISTINCT FROM md5(t.body) OR length(s.body) IS DISTINCT FROM t.body_chars""")).isEqualTo("0");
+                assertThat(scalar(st, "SELECT count(*) FROM docs_v2")).isEqualTo(scalar(st, "SELECT count(*) FROM docs"));
+                assertThat(scalar(st, "SELECT count(*) FROM docs_v2 WHERE title LIKE '% v2%'")).isEqualTo(Integer.toString(rows / 7 - rows / 91));
+            }
+            Path log = dir.resolve("work").resolve("up-gc.log");
+            phase(String.format(Locale.ROOT, "up: target equals the transform; peak heap %d MiB in use before a collection, at most %d MiB live"
+                    + " after a full one (-Xmx512m)", heapFromGcLog(log, "(\\d+)([KMG])->") / MIB,
+                    heapFromGcLog(log, "Pause Full.* \\d+[KMG]->(\\d+)([KMG])\\(") / MIB));
+        }
+    }
+
+    private static void createAndFill(Statement st, int regularRows, Map<Integer, Integer> large) throws SQLException {
         st.execute("CREATE TABLE docs (id bigint PRIMARY KEY, title text NOT NULL, body text)");
         // No compression in TOAST: random hex would not compress anyway, and it saves the server the attempt.
         st.execute("ALTER TABLE docs ALTER body SET STORAGE EXTERNAL");
@@ -178,8 +239,8 @@ class LargeRowsIT {
         // (its window is 64 KiB, the repeats 1 MiB apart).
         st.execute("CREATE TABLE seed AS SELECT string_agg(md5(random()::text), '') AS s FROM generate_series(1, 32768)");
         st.execute("INSERT INTO docs SELECT i, 'doc ' || i, substr(seed.s, k) || substr(seed.s, 1, k - 1) FROM seed, generate_series(1, "
-                + REGULAR_ROWS + ") i, LATERAL (SELECT (i * 7919) % 1048576 + 1 AS k) r");
-        for (var e : LARGE.entrySet()) {
+                + regularRows + ") i, LATERAL (SELECT (i * 7919) % 1048576 + 1 AS k) r");
+        for (var e : large.entrySet()) {
             st.executeUpdate("UPDATE docs SET body = substr(repeat(seed.s, " + e.getValue() + "), " + e.getKey() + ") || substr(seed.s, 1, "
                     + (e.getKey() - 1) + ") FROM seed WHERE id = " + e.getKey());
         }

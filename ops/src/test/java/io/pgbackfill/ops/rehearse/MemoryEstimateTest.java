@@ -41,7 +41,9 @@ class MemoryEstimateTest {
         assertThat(e.peakBytes()).isEqualTo(2532 * MIB);
         assertThat(e.fits()).isFalse();
         // Room per stage: (1024 − 96 − 3 × 12) / 3 / 4 = 74 MiB
-        assertThat(e.problem()).contains("lower memory.stageBudgetMiB to 74").contains("it is 200)").contains("-Xmx2532m");
+        // The budget is set in the spec, so a larger heap does not grow it: 1024 + 24 × 64 MiB is the first step that fits.
+        assertThat(e.neededHeapBytes()).isEqualTo(2560 * MIB);
+        assertThat(e.problem()).contains("lower memory.stageBudgetMiB to 74").contains("it is 200)").contains("-Xmx2560m");
         RehearsalReport.Verdict v = VerdictRules.judge(List.of(), new RehearsalReport.Wal(1.0, 1, null), 0, e);
         assertThat(v.ready()).isFalse();
         assertThat(v.blocking()).singleElement().asString().startsWith("predicted peak heap");
@@ -53,9 +55,14 @@ class MemoryEstimateTest {
         MemoryBudget up = MemoryBudget.derive(MemorySpec.DEFAULT, 512 * MIB, 3);
         MemoryEstimate e = MemoryEstimate.of(up, 5000, MIB, 62 * MIB);
         assertThat(e.fits()).isFalse();
-        assertThat(e.problem()).contains("raise the heap to at least -Xmx").contains("separate services");
+        // A derived budget grows with the heap: the heap must cover 96 MiB + twice the largest records' share.
+        assertThat(e.neededHeapBytes()).isGreaterThanOrEqualTo((96 + 2 * 3 * 6 * 62) * MIB);
+        assertThat(MemoryEstimate.of(MemoryBudget.derive(MemorySpec.DEFAULT, e.neededHeapBytes(), 3), 5000, MIB, 62 * MIB).fits()).isTrue();
+        assertThat(e.problem()).contains("raise the heap to at least -Xmx" + e.neededHeapBytes() / MIB + "m").contains("separate services");
         // The same rows through the three services, one JVM of 512 MiB each: 96 + 4 × 52 + 6 × 62 = 676 MiB > 512 still,
         // and 1 GiB each fits.
+        MemoryEstimate service512 = MemoryEstimate.of(MemoryBudget.derive(MemorySpec.DEFAULT, 512 * MIB, 1), 5000, MIB, 62 * MIB);
+        assertThat(service512.peakBytes()).isEqualTo(676 * MIB);
         MemoryEstimate service = MemoryEstimate.of(MemoryBudget.derive(MemorySpec.DEFAULT, 1024 * MIB, 1), 5000, MIB, 62 * MIB);
         assertThat(service.fits()).isTrue();
     }
