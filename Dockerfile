@@ -39,5 +39,5 @@ EXPOSE 9404
 # Exec form: java is PID 1 and gets SIGTERM itself, so a stage stops cleanly (last batch, offsets) on docker stop.
 # Out of memory ends the process (exit 3, so the restart policy sees it) after saying what to change; the heap comes
 # from JAVA_TOOL_OPTIONS (docker-compose.yml), the byte budgets derive from it (memory.stageBudgetMiB overrides).
-ENTRYPOINT ["java", "-XX:+ExitOnOutOfMemoryError", "-XX:OnOutOfMemoryError=echo 'pgbackfill: out of memory: raise the heap (-Xmx in JAVA_TOOL_OPTIONS) or lower memory.stageBudgetMiB in the spec; backfill rehearse predicts the peak' >&2", "-cp", "/app/lib/*", "io.pgbackfill.ops.BackfillCli"]
+ENTRYPOINT ["java", "-XX:+ExitOnOutOfMemoryError", "-XX:OnOutOfMemoryError=echo 'pgbackfill: out of memory: raise the heap (-Xmx in JAVA_TOOL_OPTIONS) or lower memory.stageBudgetMiB in the spec (backfill rehearse predicts the peak)' >&2", "-cp", "/app/lib/*", "io.pgbackfill.ops.BackfillCli"]
 CMD ["--help"]
