@@ -76,6 +76,7 @@ public final class ChangeEventProducer implements AutoCloseable {
     private ExecutorService engineThread;
     private ScheduledExecutorService stateWriter;
     private volatile boolean running;
+    private RereadRelay rereads;
 
     public ChangeEventProducer(ProducerConfig config) {
         this.config = config;
@@ -179,6 +180,7 @@ public final class ChangeEventProducer implements AutoCloseable {
         List<String> topics = new ArrayList<>();
         spec.tables().forEach(t -> topics.add(spec.rawTopic(t)));
         KafkaTopics.ensure(spec.kafka(), topics, spec.kafka().partitions());
+        KafkaTopics.ensure(spec.kafka(), List.of(spec.rereadTopic()), 1);
         kafka = new KafkaProducer<>(kafkaProperties(), new ByteArraySerializer(), new ByteArraySerializer());
         SnapshotNotifications.listen(topicPrefix(), this::onNotification);
         engine = DebeziumEngine.create(ChangeEventFormat.of(io.debezium.embedded.Connect.class))
@@ -202,6 +204,9 @@ public final class ChangeEventProducer implements AutoCloseable {
         stateWriter.scheduleAtFixedRate(this::writeState, 1, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::retrySnapshots, 0, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::watchSlot, 5, 5, TimeUnit.SECONDS);
+        rereads = new RereadRelay(spec, Map.copyOf(schemas),
+                () -> running && snapshotDone() && snapshotRetries.isEmpty() && scanFailed.isEmpty());
+        rereads.start();
     }
 
     /** Files in the state directory that belong to one source. */
@@ -364,8 +369,8 @@ public final class ChangeEventProducer implements AutoCloseable {
                     kafka.send(new ProducerRecord<>(topic, p, null, value), onSent);
                 }
             } else {
-                if (ChangeEvent.READ.equals(e.op())) {
-                    rowsRead.get(e.table()).incrementAndGet();
+                if (ChangeEvent.READ.equals(e.op()) && !snapshotDone.get(e.table())) {
+                    rowsRead.get(e.table()).incrementAndGet(); // snapshot progress; re-reads of single rows do not count
                     if (StructConverter.isInitialScan(rce.record())) {
                         lastScanned = lastScanned == null ? new HashMap<>() : lastScanned;
                         lastScanned.put(e.table(), e.key());
@@ -553,6 +558,9 @@ public final class ChangeEventProducer implements AutoCloseable {
     @Override
     public void close() throws Exception {
         running = false;
+        if (rereads != null) {
+            rereads.close();
+        }
         if (engine != null) {
             engine.close();
         }
