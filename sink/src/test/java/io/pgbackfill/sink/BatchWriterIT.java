@@ -107,7 +107,7 @@ class BatchWriterIT {
         String bio = incompressible(100_000, 1);
         BatchWriter w = writer(copyThreshold);
         assertThat(write(w, t, upsert(10, row("id", "1", "title", "first", "bio", bio)))).isEmpty();
-        assertThat(db.value("SELECT pg_column_toast_chunk_id(bio) IS NOT NULL FROM " + name)).as("bio is stored out of line").isEqualTo("t");
+        assertThat(db.value("SELECT pg_relation_size(reltoastrelid) >= 100000 FROM pg_class WHERE relname = '" + name + "'")).as("bio is stored out of line (pg_column_toast_chunk_id is PostgreSQL 17+)").isEqualTo("t");
 
         assertThat(write(w, t, upsert(20, row("id", "1", "title", "second", "bio", null), "bio"))).isEmpty();
 
