@@ -77,6 +77,10 @@ public final class ChangeEventProducer implements AutoCloseable {
     private ScheduledExecutorService stateWriter;
     private volatile boolean running;
     private RereadRelay rereads;
+    /** An incremental snapshot (a table scan or a re-read) is in progress in Debezium, from its notifications. */
+    private volatile boolean incrementalRunning;
+    /** The highest heartbeat LSN whose watermarks Kafka has acknowledged: everything read before it is in Kafka. */
+    private final AtomicLong watermarksFlushed = new AtomicLong();
 
     public ChangeEventProducer(ProducerConfig config) {
         this.config = config;
@@ -204,8 +208,22 @@ public final class ChangeEventProducer implements AutoCloseable {
         stateWriter.scheduleAtFixedRate(this::writeState, 1, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::retrySnapshots, 0, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::watchSlot, 5, 5, TimeUnit.SECONDS);
-        rereads = new RereadRelay(spec, Map.copyOf(schemas),
-                () -> running && snapshotDone() && snapshotRetries.isEmpty() && scanFailed.isEmpty());
+        rereads = new RereadRelay(spec, Map.copyOf(schemas), new RereadRelay.Source() {
+            @Override
+            public boolean ready() {
+                return running && snapshotDone() && snapshotRetries.isEmpty() && scanFailed.isEmpty();
+            }
+
+            @Override
+            public long watermarksFlushed() {
+                return watermarksFlushed.get();
+            }
+
+            @Override
+            public boolean snapshotRunning() {
+                return incrementalRunning;
+            }
+        });
         rereads.start();
     }
 
@@ -349,6 +367,7 @@ public final class ChangeEventProducer implements AutoCloseable {
             }
         };
         Map<String, Map<String, Object>> lastScanned = null;
+        long heartbeat = 0;
         for (RecordChangeEvent<SourceRecord> rce : records) {
             ChangeEvent e = converter.convert(rce.record());
             if (e == null) {
@@ -357,6 +376,7 @@ public final class ChangeEventProducer implements AutoCloseable {
             lastLsn.accumulateAndGet(e.lsn(), Math::max);
             if (heartbeatTable.equals(e.table())) {
                 emitWatermarks(e, onSent);
+                heartbeat = Math.max(heartbeat, e.lsn());
                 continue;
             }
             String topic = rawTopicBySource.get(e.table());
@@ -387,6 +407,7 @@ public final class ChangeEventProducer implements AutoCloseable {
         if (lastScanned != null) {
             resumeAfter.putAll(lastScanned); // only keys Kafka has acknowledged
         }
+        watermarksFlushed.accumulateAndGet(heartbeat, Math::max);
         for (RecordChangeEvent<SourceRecord> rce : records) {
             committer.markProcessed(rce);
         }
@@ -420,6 +441,13 @@ public final class ChangeEventProducer implements AutoCloseable {
         }
         if (!"Incremental Snapshot".equals(n.getAggregateType())) {
             return;
+        }
+        switch (n.getType()) {
+            case "STARTED", "IN_PROGRESS", "RESUMED" -> incrementalRunning = true;
+            case "COMPLETED", "ABORTED" -> incrementalRunning = false;
+            default -> {
+                // TABLE_SCAN_COMPLETED, PAUSED: the snapshot as a whole goes on
+            }
         }
         if ("IN_PROGRESS".equals(n.getType())) {
             LOG.debug("snapshot chunk {}", n.getAdditionalData());

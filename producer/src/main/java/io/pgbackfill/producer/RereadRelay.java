@@ -38,6 +38,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Requests wait while a table snapshot is still running or to be retried: the snapshot's completion notices must
  * not be confused with a re-read's, and a re-read during the snapshot has nothing to add.
+ *
+ * <p>The offset is committed only once the rows are in Kafka, ahead of a watermark: a fence after the signals (so
+ * Debezium has taken them when its watermark passes), Debezium's incremental snapshot finished, a second fence (so
+ * the rows it emitted are flushed when that watermark passes). So "the relay's group has committed the re-read
+ * topic's end" means "every requested row is in the raw topics ahead of a watermark": {@code CatchUp} relies on it.
  */
 final class RereadRelay implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RereadRelay.class);
@@ -45,15 +50,27 @@ final class RereadRelay implements AutoCloseable {
 
     private final PipelineSpec spec;
     private final Map<String, TableSchema> schemas;
-    private final BooleanSupplier ready;
+    private final Source source;
     private final TopicPartition partition;
     private volatile boolean running;
     private Thread thread;
 
-    RereadRelay(PipelineSpec spec, Map<String, TableSchema> schemas, BooleanSupplier ready) {
+    /** What the relay needs to know of the producer it runs in. */
+    interface Source {
+        /** Snapshots done, none to retry: re-reads may start. */
+        boolean ready();
+
+        /** The highest heartbeat LSN whose watermarks are in Kafka. */
+        long watermarksFlushed();
+
+        /** Debezium is running an incremental snapshot (a re-read included). */
+        boolean snapshotRunning();
+    }
+
+    RereadRelay(PipelineSpec spec, Map<String, TableSchema> schemas, Source source) {
         this.spec = spec;
         this.schemas = schemas;
-        this.ready = ready;
+        this.source = source;
         this.partition = new TopicPartition(spec.rereadTopic(), 0);
     }
 
@@ -82,7 +99,7 @@ final class RereadRelay implements AutoCloseable {
             consumer.assign(List.of(partition));
             long backoff = 500;
             while (running) {
-                if (!ready.getAsBoolean()) {
+                if (!source.ready()) {
                     sleep(200);
                     continue;
                 }
@@ -93,6 +110,9 @@ final class RereadRelay implements AutoCloseable {
                 }
                 try {
                     relay(records);
+                    if (!awaitRows()) {
+                        return; // closing: the requests are handed over again at the next start
+                    }
                     consumer.commitSync(Map.of(partition, new OffsetAndMetadata(records.get(records.size() - 1).offset() + 1)));
                     backoff = 500;
                 } catch (SQLException | RuntimeException e) {
@@ -141,6 +161,32 @@ final class RereadRelay implements AutoCloseable {
             }
             c.commit();
         }
+    }
+
+    /** Waits until the rows read for the signals just written are in Kafka ahead of a watermark; false when closing. */
+    private boolean awaitRows() throws SQLException {
+        long taken = fence();
+        if (!waitUntil(() -> source.watermarksFlushed() >= taken)) {
+            return false;
+        }
+        if (!waitUntil(() -> !source.snapshotRunning())) {
+            return false;
+        }
+        long emitted = fence();
+        return waitUntil(() -> source.watermarksFlushed() >= emitted);
+    }
+
+    private long fence() throws SQLException {
+        try (Connection c = spec.source().open()) {
+            return SourceSetup.fence(c, spec.pipelineName());
+        }
+    }
+
+    private boolean waitUntil(BooleanSupplier condition) {
+        while (running && !condition.getAsBoolean()) {
+            sleep(50);
+        }
+        return running;
     }
 
     private void sleep(long ms) {

@@ -73,6 +73,16 @@ public final class BatchWriter {
      * throws {@link SinkFence.Fenced}, with nothing written, if another sink instance has claimed one.
      */
     public Outcome write(Connection c, SinkBatch batch, SinkFence fence) throws SQLException {
+        return write(c, batch, fence, o -> { });
+    }
+
+    /**
+     * As {@link #write(Connection, SinkBatch, SinkFence)}, handing the outcome to {@code beforeCommit} before the commit:
+     * the sink sends its re-read requests there, so that once this batch's watermarks are visible in the target, the
+     * requests its changes caused are in Kafka (what {@code CatchUp} relies on). If the commit then fails, they were
+     * sent for nothing, which is harmless.
+     */
+    public Outcome write(Connection c, SinkBatch batch, SinkFence fence, java.util.function.Consumer<Outcome> beforeCommit) throws SQLException {
         c.setAutoCommit(false);
         List<Rejected> rejected = new ArrayList<>();
         List<SinkBatch.Entry> rereads = new ArrayList<>();
@@ -112,8 +122,10 @@ public final class BatchWriter {
                 }
             }
             writeProgress(c, batch);
+            Outcome outcome = new Outcome(rejected, rereads);
+            beforeCommit.accept(outcome);
             c.commit();
-            return new Outcome(rejected, rereads);
+            return outcome;
         } catch (SQLException | RuntimeException ex) {
             try {
                 c.rollback();

@@ -271,7 +271,10 @@ public final class RowSink implements AutoCloseable {
         long t0 = System.nanoTime();
         BatchWriter.Outcome outcome;
         try {
-            outcome = withRetry(() -> writer.write(connection, current, fence));
+            outcome = withRetry(() -> writer.write(connection, current, fence, o -> {
+                requestRereads(o.rereads());
+                dlq.flush();
+            }));
         } catch (SinkFence.Fenced f) {
             // Another instance owns some of these partitions now and writes them. Read the whole batch again from
             // its start, so no offset past it is ever committed here; the group takes the fenced ones away soon.
@@ -291,8 +294,7 @@ public final class RowSink implements AutoCloseable {
             sendDeadLetter(r.entry(), reason, r.reason().name(), r.message());
             deadLetterCounts.add(tablesByTopic.get(r.entry().topic()).name().id(), r.reason().label());
         }
-        requestRereads(outcome.rereads());
-        dlq.flush(); // dead letters and re-read requests are in Kafka before the offsets move past their changes
+        dlq.flush(); // dead letters (and, before the commit, re-read requests) are in Kafka before the offsets move on
         commitOffsets(current.offsets());
         long nanos = System.nanoTime() - t0;
         lastBatchMillis.set(TimeUnit.NANOSECONDS.toMillis(nanos));
@@ -303,7 +305,8 @@ public final class RowSink implements AutoCloseable {
 
     /**
      * Asks the producer to read these source rows again: one request per source table and {@link RereadRequest#MAX_KEYS}
-     * keys, sent with the dead letters (flushed before the offset commit, so a crash sends them again, never loses them).
+     * keys, sent and flushed before the batch commits (so a crash sends them again, never loses them, and a watermark
+     * in the target is never ahead of the requests its batch caused).
      */
     private void requestRereads(List<SinkBatch.Entry> entries) {
         if (entries.isEmpty()) {
