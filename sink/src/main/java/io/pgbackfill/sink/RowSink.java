@@ -271,10 +271,7 @@ public final class RowSink implements AutoCloseable {
         long t0 = System.nanoTime();
         BatchWriter.Outcome outcome;
         try {
-            outcome = withRetry(() -> writer.write(connection, current, fence, o -> {
-                requestRereads(o.rereads());
-                dlq.flush();
-            }));
+            outcome = withRetry(() -> writer.write(connection, current, fence, o -> requestRereads(o.rereads())));
         } catch (SinkFence.Fenced f) {
             // Another instance owns some of these partitions now and writes them. Read the whole batch again from
             // its start, so no offset past it is ever committed here; the group takes the fenced ones away soon.
@@ -316,11 +313,23 @@ public final class RowSink implements AutoCloseable {
         for (SinkBatch.Entry e : entries) {
             keysByTable.computeIfAbsent(sourceTableByTopic.get(e.topic()), t -> new ArrayList<>()).add(e.change().rereadKey());
         }
+        List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent = new ArrayList<>();
         keysByTable.forEach((table, keys) -> {
             for (RereadRequest r : RereadRequest.of(table, keys)) {
-                dlq.send(new ProducerRecord<>(spec.rereadTopic(), 0, b(table), r.encode()));
+                sent.add(dlq.send(new ProducerRecord<>(spec.rereadTopic(), 0, b(table), r.encode())));
             }
         });
+        dlq.flush();
+        for (var f : sent) {
+            try {
+                f.get(); // a request Kafka did not take must not be committed past: the batch rolls back, the sink stops
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedSinkException();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("cannot send re-read requests to " + spec.rereadTopic() + ": " + e.getCause().getMessage(), e.getCause());
+            }
+        }
         rereads.addAndGet(entries.size());
         LOG.debug("asked the source to read {} rows again", entries.size());
     }
