@@ -65,7 +65,7 @@ public final class CatchUp {
             }
             while (backlog.size() > 0) {
                 check(deadline, timeout, keepWaiting, "the rows asked from the source again (" + spec.rereadTopic() + ")");
-                Thread.sleep(100);
+                Thread.sleep(25); // as below: under cutover's lock every wasted ms is a paused write
             }
         }
         return awaitFence(spec, snapshot, deadline, timeout, keepWaiting);
