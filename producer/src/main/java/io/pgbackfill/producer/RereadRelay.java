@@ -82,10 +82,8 @@ final class RereadRelay implements AutoCloseable {
     }
 
     private Properties consumerProperties() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", spec.kafka().bootstrapServers());
+        Properties p = io.pgbackfill.core.kafka.KafkaClientConfig.of(spec.kafka(), spec.rereadGroupId() + "-" + ProcessHandle.current().pid());
         p.put("group.id", spec.rereadGroupId());
-        p.put("client.id", spec.rereadGroupId() + "-" + ProcessHandle.current().pid());
         p.put("enable.auto.commit", "false");
         p.put("auto.offset.reset", "earliest");
         p.put("isolation.level", "read_committed");

@@ -22,7 +22,7 @@ final class RereadBacklog implements AutoCloseable {
 
     RereadBacklog(PipelineSpec spec) {
         this.spec = spec;
-        this.admin = KafkaTopics.admin(spec.kafka().bootstrapServers());
+        this.admin = KafkaTopics.admin(spec.kafka());
         this.tp = new TopicPartition(spec.rereadTopic(), 0);
     }
 
