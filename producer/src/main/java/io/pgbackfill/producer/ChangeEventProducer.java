@@ -83,6 +83,11 @@ public final class ChangeEventProducer implements AutoCloseable {
     private final io.pgbackfill.core.memory.MemoryBudget memory;
     /** Average bytes of a row of the widest source table (catalog estimate): sizes Debezium's row counts. */
     private long rowBytes = 64;
+    private RereadRelay rereads;
+    /** An incremental snapshot (a table scan or a re-read) is in progress in Debezium, from its notifications. */
+    private volatile boolean incrementalRunning;
+    /** The highest heartbeat LSN whose watermarks Kafka has acknowledged: everything read before it is in Kafka. */
+    private final AtomicLong watermarksFlushed = new AtomicLong();
 
     public ChangeEventProducer(ProducerConfig config) {
         this.config = config;
@@ -191,6 +196,7 @@ public final class ChangeEventProducer implements AutoCloseable {
         List<String> topics = new ArrayList<>();
         spec.tables().forEach(t -> topics.add(spec.rawTopic(t)));
         KafkaTopics.ensure(spec.kafka(), topics, spec.kafka().partitions());
+        KafkaTopics.ensure(spec.kafka(), List.of(spec.rereadTopic()), 1);
         kafka = new KafkaProducer<>(kafkaProperties(), new ByteArraySerializer(), new ByteArraySerializer());
         SnapshotNotifications.listen(topicPrefix(), this::onNotification);
         engine = DebeziumEngine.create(ChangeEventFormat.of(io.debezium.embedded.Connect.class))
@@ -215,6 +221,23 @@ public final class ChangeEventProducer implements AutoCloseable {
         stateWriter.scheduleAtFixedRate(this::writeState, 1, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::retrySnapshots, 0, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::watchSlot, 5, 5, TimeUnit.SECONDS);
+        rereads = new RereadRelay(spec, Map.copyOf(schemas), new RereadRelay.Source() {
+            @Override
+            public boolean ready() {
+                return running && snapshotDone() && snapshotRetries.isEmpty() && scanFailed.isEmpty();
+            }
+
+            @Override
+            public long watermarksFlushed() {
+                return watermarksFlushed.get();
+            }
+
+            @Override
+            public boolean snapshotRunning() {
+                return incrementalRunning;
+            }
+        });
+        rereads.start();
     }
 
     /** Files in the state directory that belong to one source. */
@@ -368,6 +391,7 @@ public final class ChangeEventProducer implements AutoCloseable {
             }
         };
         Map<String, Map<String, Object>> lastScanned = null;
+        long heartbeat = 0;
         for (RecordChangeEvent<SourceRecord> rce : records) {
             ChangeEvent e = converter.convert(rce.record());
             if (e == null) {
@@ -376,6 +400,7 @@ public final class ChangeEventProducer implements AutoCloseable {
             lastLsn.accumulateAndGet(e.lsn(), Math::max);
             if (heartbeatTable.equals(e.table())) {
                 emitWatermarks(e, onSent);
+                heartbeat = Math.max(heartbeat, e.lsn());
                 continue;
             }
             String topic = rawTopicBySource.get(e.table());
@@ -388,8 +413,8 @@ public final class ChangeEventProducer implements AutoCloseable {
                     kafka.send(new ProducerRecord<>(topic, p, null, value), onSent);
                 }
             } else {
-                if (ChangeEvent.READ.equals(e.op())) {
-                    rowsRead.get(e.table()).incrementAndGet();
+                if (ChangeEvent.READ.equals(e.op()) && !snapshotDone.get(e.table())) {
+                    rowsRead.get(e.table()).incrementAndGet(); // snapshot progress; re-reads of single rows do not count
                     if (StructConverter.isInitialScan(rce.record())) {
                         lastScanned = lastScanned == null ? new HashMap<>() : lastScanned;
                         lastScanned.put(e.table(), e.key());
@@ -406,6 +431,7 @@ public final class ChangeEventProducer implements AutoCloseable {
         if (lastScanned != null) {
             resumeAfter.putAll(lastScanned); // only keys Kafka has acknowledged
         }
+        watermarksFlushed.accumulateAndGet(heartbeat, Math::max);
         for (RecordChangeEvent<SourceRecord> rce : records) {
             committer.markProcessed(rce);
         }
@@ -442,6 +468,13 @@ public final class ChangeEventProducer implements AutoCloseable {
         }
         if (!"Incremental Snapshot".equals(n.getAggregateType())) {
             return;
+        }
+        switch (n.getType()) {
+            case "STARTED", "IN_PROGRESS", "RESUMED" -> incrementalRunning = true;
+            case "COMPLETED", "ABORTED" -> incrementalRunning = false;
+            default -> {
+                // TABLE_SCAN_COMPLETED, PAUSED: the snapshot as a whole goes on
+            }
         }
         if ("IN_PROGRESS".equals(n.getType())) {
             LOG.debug("snapshot chunk {}", n.getAdditionalData());
@@ -580,6 +613,9 @@ public final class ChangeEventProducer implements AutoCloseable {
     @Override
     public void close() throws Exception {
         running = false;
+        if (rereads != null) {
+            rereads.close();
+        }
         if (engine != null) {
             engine.close();
         }

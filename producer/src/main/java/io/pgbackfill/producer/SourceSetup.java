@@ -49,7 +49,14 @@ public final class SourceSetup {
             st.execute("CREATE TABLE IF NOT EXISTS " + SCHEMA + "." + HEARTBEAT_TABLE
                     + " (pipeline text PRIMARY KEY, beat_at timestamptz NOT NULL DEFAULT now(), fence bigint NOT NULL DEFAULT 0)");
             st.execute("CREATE TABLE IF NOT EXISTS " + SCHEMA + "." + signal
-                    + " (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))");
+                    + " (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data text)");
+        }
+        // Re-read signals name up to RereadRequest.MAX_KEYS keys: more than the varchar(2048) of earlier versions holds.
+        if (exists(c, "SELECT 1 FROM information_schema.columns WHERE table_schema = '" + SCHEMA + "' AND column_name = 'data' "
+                + "AND data_type <> 'text' AND table_name = ?", signalTable(spec))) {
+            try (Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE " + SCHEMA + "." + signal + " ALTER COLUMN data TYPE text");
+            }
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + SCHEMA + "." + HEARTBEAT_TABLE + " (pipeline) VALUES (?) ON CONFLICT DO NOTHING")) {
             ps.setString(1, spec.pipelineName());

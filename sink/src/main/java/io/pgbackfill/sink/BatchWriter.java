@@ -34,6 +34,13 @@ public final class BatchWriter {
     public record Rejected(SinkBatch.Entry entry, RowRejected.Reason reason, String sqlState, String message) {
     }
 
+    /**
+     * What a committed batch leaves to do: changes to send to the DLQ, and changes whose source row must be read
+     * again (re-reads, and updates without unchanged TOAST values for rows the target lacks; see {@link RowChange#rereadKey()}).
+     */
+    public record Outcome(List<Rejected> rejected, List<SinkBatch.Entry> rereads) {
+    }
+
 
     private final String pipeline;
     private final SinkConfig config;
@@ -61,8 +68,8 @@ public final class BatchWriter {
         }
     }
 
-    /** Writes and commits the batch; returns the rejected changes (already rolled back to their savepoints). */
-    public List<Rejected> write(Connection c, SinkBatch batch) throws SQLException {
+    /** Writes and commits the batch; returns the rejected changes (already rolled back to their savepoints) and the re-reads. */
+    public Outcome write(Connection c, SinkBatch batch) throws SQLException {
         return write(c, batch, null);
     }
 
@@ -70,9 +77,20 @@ public final class BatchWriter {
      * Writes and commits the batch if {@code fence} (when given) still holds every partition it came from;
      * throws {@link SinkFence.Fenced}, with nothing written, if another sink instance has claimed one.
      */
-    public List<Rejected> write(Connection c, SinkBatch batch, SinkFence fence) throws SQLException {
+    public Outcome write(Connection c, SinkBatch batch, SinkFence fence) throws SQLException {
+        return write(c, batch, fence, o -> { });
+    }
+
+    /**
+     * As {@link #write(Connection, SinkBatch, SinkFence)}, handing the outcome to {@code beforeCommit} before the commit:
+     * the sink sends its re-read requests there, so that once this batch's watermarks are visible in the target, the
+     * requests its changes caused are in Kafka (what {@code CatchUp} relies on). If the commit then fails, they were
+     * sent for nothing, which is harmless.
+     */
+    public Outcome write(Connection c, SinkBatch batch, SinkFence fence, java.util.function.Consumer<Outcome> beforeCommit) throws SQLException {
         c.setAutoCommit(false);
         List<Rejected> rejected = new ArrayList<>();
+        List<SinkBatch.Entry> rereads = new ArrayList<>();
         try {
             if (fence != null) {
                 fence.check(c, batch.offsets().keySet());
@@ -82,8 +100,12 @@ public final class BatchWriter {
                 Map<Boolean, List<SinkBatch.Entry>> deletes = new LinkedHashMap<>();
                 List<SinkBatch.Entry> upserts = new ArrayList<>();
                 for (SinkBatch.Entry entry : e.getValue().values()) {
-                    if (entry.change().isDelete()) {
+                    if (entry.change().isDelete() || entry.change().isReread()) {
+                        // A re-read first removes the target's older row (guarded): the source row comes back whole.
                         deletes.computeIfAbsent(entry.change().sourceKey() != null, k -> new ArrayList<>()).add(entry);
+                        if (entry.change().isReread()) {
+                            rereads.add(entry);
+                        }
                     } else {
                         upserts.add(entry);
                     }
@@ -100,13 +122,15 @@ public final class BatchWriter {
                     }
                     for (Map.Entry<TargetTable.Shape, List<SinkBatch.Entry>> u : byShape.entrySet()) {
                         TargetTable.Shape shape = u.getKey();
-                        isolate(c, u.getValue(), rejected, part -> upsert(c, table, shape, part, rejected));
+                        isolate(c, u.getValue(), rejected, part -> upsert(c, table, shape, part, rejected, rereads));
                     }
                 }
             }
             writeProgress(c, batch);
+            Outcome outcome = new Outcome(rejected, rereads);
+            beforeCommit.accept(outcome);
             c.commit();
-            return rejected;
+            return outcome;
         } catch (SQLException | RuntimeException ex) {
             try {
                 c.rollback();
@@ -237,13 +261,14 @@ public final class BatchWriter {
         return c.createArrayOf("text", entries.stream().map(e -> e.change().sourceKey()).toArray(String[]::new));
     }
 
-    private void upsert(Connection c, TargetTable table, TargetTable.Shape shape, List<SinkBatch.Entry> entries, List<Rejected> rejected) throws SQLException {
+    private void upsert(Connection c, TargetTable table, TargetTable.Shape shape, List<SinkBatch.Entry> entries, List<Rejected> rejected,
+                        List<SinkBatch.Entry> rereads) throws SQLException {
         int written = entries.size() >= config.copyThreshold() || bytes(entries) >= COPY_BYTES
                 ? upsertWithCopy(c, table, shape.unchanged(), shape.tracked(), entries)
                 : upsertWithArrays(c, table, shape.unchanged(), shape.tracked(), entries);
         if (written < entries.size() && !shape.unchanged().isEmpty()) {
             // Some rows did not apply: older versions (a replay), or rows the target does not have at all.
-            rejected.addAll(missingRows(c, table, shape, entries));
+            missingRows(c, table, shape, entries, rejected, rereads);
         }
         if (written < entries.size() && shape.tracked()) {
             // Some rows did not apply: older versions (a replay), or target keys another source row holds.
@@ -253,23 +278,28 @@ public final class BatchWriter {
 
     /**
      * Changes without some (unchanged TOAST) columns for rows the target does not hold: the row started to match the
-     * filter, or its earlier version is in the DLQ. Written, they would get NULL in those columns; they go to the DLQ.
+     * filter, or its earlier version is in the DLQ. Written, they would get NULL in those columns: the source row is
+     * read again instead. (A row deleted on the source since then is read as nothing: its delete is in the stream.)
      */
-    private static List<Rejected> missingRows(Connection c, TargetTable table, TargetTable.Shape shape, List<SinkBatch.Entry> entries) throws SQLException {
-        List<Rejected> out = new ArrayList<>();
+    private static void missingRows(Connection c, TargetTable table, TargetTable.Shape shape, List<SinkBatch.Entry> entries,
+                                    List<Rejected> rejected, List<SinkBatch.Entry> rereads) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(table.missingKeysSql())) {
             bindKeys(c, ps, table, entries);
             try (var rs = ps.executeQuery()) {
                 while (rs.next()) {
                     SinkBatch.Entry e = entries.get(rs.getInt(1) - 1);
-                    out.add(new Rejected(e, RowRejected.Reason.TOAST_UNAVAILABLE, null, "the target has no row " + e.change().key()
-                            + " to update, and the change did not carry " + shape.unchanged() + " (unchanged TOAST values). If the source row"
-                            + " was deleted after this change, this is a replay and nothing is missing; otherwise set REPLICA IDENTITY FULL on"
-                            + " the source table and rewrite the value there (UPDATE … SET col = col || '') to send the whole row"));
+                    if (e.change().rereadKey() != null) {
+                        rereads.add(e);
+                    } else {
+                        // written by a transformer older than re-reads: nothing says which source row to read
+                        rejected.add(new Rejected(e, RowRejected.Reason.TOAST_UNAVAILABLE, null, "the target has no row " + e.change().key()
+                                + " to update, and the change did not carry " + shape.unchanged() + " (unchanged TOAST values) nor its"
+                                + " source key (an older transformer wrote it): rewrite the value on the source (UPDATE … SET col = col || '' for this key)"
+                                + " to send the whole row"));
+                    }
                 }
             }
         }
-        return out;
     }
 
     private static List<Rejected> heldByAnotherSourceKey(Connection c, TargetTable table, List<SinkBatch.Entry> entries) throws SQLException {

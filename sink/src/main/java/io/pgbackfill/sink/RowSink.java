@@ -5,6 +5,7 @@ import io.pgbackfill.core.Redaction;
 import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.catalog.TableSchema;
 import io.pgbackfill.core.event.EventCodec;
+import io.pgbackfill.core.event.RereadRequest;
 import io.pgbackfill.core.event.RowChange;
 import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.kafka.OffsetGap;
@@ -56,6 +57,8 @@ public final class RowSink implements AutoCloseable {
     private final BatchWriter writer;
     private final Map<String, TargetTable> tablesByTopic = new HashMap<>();
     private final Map<String, String> dlqByTopic = new HashMap<>();
+    private final Map<String, String> sourceTableByTopic = new HashMap<>();
+    private final AtomicLong rereads = new AtomicLong();
     private final AtomicLong rowsWritten = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
@@ -114,11 +117,13 @@ public final class RowSink implements AutoCloseable {
             TableSpec t = spec.tables().get(i);
             tablesByTopic.put(spec.rowsTopic(t), tables.get(i));
             dlqByTopic.put(spec.rowsTopic(t), spec.dlqTopic(t));
+            sourceTableByTopic.put(spec.rowsTopic(t), t.sourceName().id());
             topics.add(spec.rowsTopic(t));
         }
         List<String> all = new ArrayList<>(topics);
         all.addAll(dlqByTopic.values());
         KafkaTopics.ensure(spec.kafka(), all, spec.kafka().partitions());
+        KafkaTopics.ensure(spec.kafka(), List.of(spec.rereadTopic()), 1);
         consumer = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         dlq = new KafkaProducer<>(producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
         consumer.subscribe(topics, new ConsumerRebalanceListener() {
@@ -275,9 +280,9 @@ public final class RowSink implements AutoCloseable {
         SinkBatch current = batch;
         batch = new SinkBatch();
         long t0 = System.nanoTime();
-        List<BatchWriter.Rejected> rejected;
+        BatchWriter.Outcome outcome;
         try {
-            rejected = withRetry(() -> writer.write(connection, current, fence));
+            outcome = withRetry(() -> writer.write(connection, current, fence, o -> requestRereads(o.rereads())));
         } catch (SinkFence.Fenced f) {
             // Another instance owns some of these partitions now and writes them. Read the whole batch again from
             // its start, so no offset past it is ever committed here; the group takes the fenced ones away soon.
@@ -291,18 +296,53 @@ public final class RowSink implements AutoCloseable {
             sleep(config.retryBackoffMs());
             return;
         }
+        List<BatchWriter.Rejected> rejected = outcome.rejected();
         for (BatchWriter.Rejected r : rejected) {
             String reason = r.sqlState() == null ? r.reason().label() : r.reason().label() + " (SQLSTATE " + r.sqlState() + ")";
             sendDeadLetter(r.entry(), reason, r.reason().name(), r.message());
             deadLetterCounts.add(tablesByTopic.get(r.entry().topic()).name().id(), r.reason().label());
         }
-        dlq.flush();
+        dlq.flush(); // dead letters (and, before the commit, re-read requests) are in Kafka before the offsets move on
         commitOffsets(current.offsets());
         long nanos = System.nanoTime() - t0;
         lastBatchMillis.set(TimeUnit.NANOSECONDS.toMillis(nanos));
-        rowsWritten.addAndGet(current.size() - rejected.size());
+        rowsWritten.addAndGet(current.size() - rejected.size() - outcome.rereads().size());
         batches.incrementAndGet();
         batchObserver.batchCommitted(current.size() - rejected.size(), nanos);
+    }
+
+    /**
+     * Asks the producer to read these source rows again: one request per source table and {@link RereadRequest#MAX_KEYS}
+     * keys, sent and flushed before the batch commits (so a crash sends them again, never loses them, and a watermark
+     * in the target is never ahead of the requests its batch caused).
+     */
+    private void requestRereads(List<SinkBatch.Entry> entries) {
+        if (entries.isEmpty()) {
+            return;
+        }
+        Map<String, List<String>> keysByTable = new java.util.LinkedHashMap<>();
+        for (SinkBatch.Entry e : entries) {
+            keysByTable.computeIfAbsent(sourceTableByTopic.get(e.topic()), t -> new ArrayList<>()).add(e.change().rereadKey());
+        }
+        List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent = new ArrayList<>();
+        keysByTable.forEach((table, keys) -> {
+            for (RereadRequest r : RereadRequest.of(table, keys)) {
+                sent.add(dlq.send(new ProducerRecord<>(spec.rereadTopic(), 0, b(table), r.encode())));
+            }
+        });
+        dlq.flush();
+        for (var f : sent) {
+            try {
+                f.get(); // a request Kafka did not take must not be committed past: the batch rolls back, the sink stops
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedSinkException();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("cannot send re-read requests to " + spec.rereadTopic() + ": " + e.getCause().getMessage(), e.getCause());
+            }
+        }
+        rereads.addAndGet(entries.size());
+        LOG.debug("asked the source to read {} rows again", entries.size());
     }
 
     /**
@@ -457,6 +497,11 @@ public final class RowSink implements AutoCloseable {
     /** Told of every committed batch, on the sink's thread (metrics: size and latency histograms). */
     public void observeBatches(BatchObserver observer) {
         this.batchObserver = observer;
+    }
+
+    /** Source rows this instance asked the producer to read again (see {@link RereadRequest}). */
+    public long rereadsRequested() {
+        return rereads.get();
     }
 
     /** Batches dropped because another instance had claimed their partitions (see {@link SinkFence}). */

@@ -62,10 +62,17 @@ public final class SinkBatch {
 
     /**
      * An update that could not see some TOASTed columns keeps them from the earlier change in this batch,
-     * which the target has not seen yet.
+     * which the target has not seen yet. After a re-read (the target's row is going, the source row is read
+     * again) such an update has nothing to keep them from: it stays a re-read, at its own LSN.
      */
     static RowChange merge(RowChange older, RowChange newer) {
-        if (!newer.isUpsert() || newer.unchanged() == null || !older.isUpsert()) {
+        if (!newer.isUpsert() || newer.unchanged() == null) {
+            return newer;
+        }
+        if (older.isReread()) {
+            return RowChange.reread(newer.lsn(), newer.key(), newer.sourceKey(), newer.rereadKey());
+        }
+        if (!older.isUpsert()) {
             return newer;
         }
         Map<String, String> values = new LinkedHashMap<>(newer.values());
@@ -77,7 +84,7 @@ public final class SinkBatch {
                 values.put(c, older.values().get(c));
             }
         }
-        return RowChange.upsert(newer.lsn(), newer.key(), values, stillUnchanged);
+        return RowChange.upsert(newer.lsn(), newer.key(), values, stillUnchanged, newer.sourceKey(), newer.rereadKey());
     }
 
     /**

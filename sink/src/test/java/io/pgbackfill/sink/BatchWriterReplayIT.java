@@ -72,7 +72,7 @@ class BatchWriterReplayIT {
             consumer.run(delivered -> {
                 SinkBatch batch = toSinkBatch(delivered);
                 countParts(batch, copyThreshold);
-                for (BatchWriter.Rejected r : writer.write(c, batch)) {
+                for (BatchWriter.Rejected r : writer.write(c, batch).rejected()) {
                     assertReplayOfADeletedRow(r, history, trial);
                 }
                 Map<List<String>, Long> after = targetLsns(c);

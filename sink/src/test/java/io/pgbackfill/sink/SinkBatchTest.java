@@ -102,6 +102,28 @@ class SinkBatchTest {
     }
 
     @Test
+    void anUpdateWithoutItsToastValueAfterAReReadStaysAReReadAndAWholeRowReplacesIt() {
+        SinkBatch b = new SinkBatch();
+        add(b, USERS, RowChange.reread(10, Map.of("id", "1"), null, "{\"id\":1}"));
+        RowChange partial = upsert(20, 1, "renamed", null, "bio");
+        add(b, USERS, RowChange.upsert(20, partial.key(), partial.values(), partial.unchanged(), null, "{\"id\":1}"));
+        assertThat(only(b, USERS)).isEqualTo(RowChange.reread(20, Map.of("id", "1"), null, "{\"id\":1}"));
+        add(b, USERS, upsert(30, 1, "whole", "bio 3"));
+        assertThat(only(b, USERS).isUpsert()).isTrue();
+        assertThat(only(b, USERS).values()).containsEntry("bio", "bio 3");
+    }
+
+    @Test
+    void aMergedUpdateKeepsItsSourceKeys() {
+        SinkBatch b = new SinkBatch();
+        add(b, USERS, RowChange.upsert(10, Map.of("id", "1"), upsert(10, 1, "a", "bio").values(), null, "{\"id\":1}", null));
+        add(b, USERS, RowChange.upsert(20, Map.of("id", "1"), upsert(20, 1, "b", null, "bio").values(), java.util.Set.of("bio"), "{\"id\":1}", "{\"id\":1}"));
+        assertThat(only(b, USERS).sourceKey()).isEqualTo("{\"id\":1}");
+        assertThat(only(b, USERS).unchangedOrEmpty()).isEmpty();
+        assertThat(only(b, USERS).rereadKey()).as("whole again: nothing to read").isNull();
+    }
+
+    @Test
     void unchangedInBothStaysUnchangedAndAnExplicitValueIsNotOverwritten() {
         SinkBatch b = new SinkBatch();
         add(b, USERS, upsert(10, 1, "a", null, "bio"));

@@ -139,6 +139,9 @@ public final class EventCodec {
             if (r.sourceKey() != null) {
                 g.writeStringField("sourceKey", r.sourceKey());
             }
+            if (r.rereadKey() != null) {
+                g.writeStringField("rereadKey", r.rereadKey());
+            }
             g.writeEndObject();
         });
     }

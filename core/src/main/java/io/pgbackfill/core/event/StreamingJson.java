@@ -127,6 +127,7 @@ final class StreamingJson {
             Set<String> unchanged = null;
             Boolean snapshotDone = null;
             String sourceKey = null;
+            String rereadKey = null;
             int seen = 0;
             for (String field = p.nextFieldName(); field != null; field = p.nextFieldName()) {
                 JsonToken t = p.nextToken();
@@ -142,6 +143,10 @@ final class StreamingJson {
                     case "sourceKey" -> {
                         seen = once(seen, 6);
                         sourceKey = textOrNull(p, t);
+                    }
+                    case "rereadKey" -> {
+                        seen = once(seen, 7);
+                        rereadKey = textOrNull(p, t);
                     }
                     case "key" -> {
                         seen = once(seen, 2);
@@ -162,7 +167,7 @@ final class StreamingJson {
                     default -> p.skipChildren();
                 }
             }
-            return new RowChange(op, lsn, key, values, unchanged, snapshotDone, sourceKey);
+            return new RowChange(op, lsn, key, values, unchanged, snapshotDone, sourceKey, rereadKey);
         } catch (NotFastPath e) {
             return null;
         }

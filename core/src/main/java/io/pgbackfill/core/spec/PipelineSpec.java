@@ -83,6 +83,19 @@ public record PipelineSpec(
         return topicPrefix() + ".dlq." + t.targetName().id();
     }
 
+    /**
+     * Re-read requests ({@link io.pgbackfill.core.event.RereadRequest}) from the sink to the producer: changes that
+     * did not carry their unchanged TOAST values, for rows the target cannot complete. One partition.
+     */
+    public String rereadTopic() {
+        return topicPrefix() + ".reread";
+    }
+
+    /** The producer's consumer group on {@link #rereadTopic()}: its committed offset is what was handed to the source. */
+    public String rereadGroupId() {
+        return "pgbackfill-" + pipelineName() + "-reread";
+    }
+
     public String transformerApplicationId() {
         return "pgbackfill-" + pipelineName() + "-transformer";
     }

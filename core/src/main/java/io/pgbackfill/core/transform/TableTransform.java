@@ -124,25 +124,33 @@ public final class TableTransform {
         if (e.isDelete()) {
             return List.of(RowChange.delete(e.lsn(), key(e.key()), sourceKey));
         }
-        Mapped m = map(e.after(), e.unchanged() == null ? Set.of() : e.unchanged());
+        Set<String> unchangedSource = e.unchanged() == null ? Set.of() : e.unchanged();
+        if (!unchangedSource.isEmpty() && filter != null && !Collections.disjoint(filterReads, unchangedSource)) {
+            // The filter reads a value the source did not send: whether the row matches is unknown. The target's row
+            // (if any) goes, and the row is read again whole; the re-read decides.
+            return List.of(RowChange.reread(e.lsn(), key(e.key()), sourceKey, rereadKey(e)));
+        }
+        Mapped m = map(e.after(), unchangedSource);
         if (!m.included()) {
             // A new or snapshot row that does not match never reached the target; an update may have.
             return ChangeEvent.UPDATE.equals(e.op()) ? List.of(RowChange.delete(e.lsn(), key(e.after()), sourceKey)) : List.of();
-        }
-        if (!m.unchanged().isEmpty() && !ChangeEvent.UPDATE.equals(e.op())) {
-            // Only an update of a row the target already holds can leave a column as it is. A new row with an
-            // unchanged TOAST value is the new key of a primary-key change (Debezium: delete of the old key, create
-            // of the new one, without the values it did not send): written, it would get NULL there.
-            String c = m.unchanged().iterator().next();
-            throw new RowRejected(RowRejected.Reason.TOAST_UNAVAILABLE, c, "new row (a primary-key change?) without the unchanged TOAST value "
-                    + "for column " + c + ": the source sends it only with REPLICA IDENTITY FULL on " + source
-                    + "; set that, then rewrite the value on the source (UPDATE … SET col = col || '') to send the row again");
         }
         Map<String, String> key = new LinkedHashMap<>();
         for (TargetColumn k : keyColumns) {
             key.put(k.name(), m.values().get(k.name()));
         }
-        return List.of(RowChange.upsert(e.lsn(), key, m.values(), m.unchanged(), sourceKey));
+        if (!m.unchanged().isEmpty() && !ChangeEvent.UPDATE.equals(e.op())) {
+            // Only an update of a row the target already holds can leave a column as it is. A new row with an
+            // unchanged TOAST value is the new key of a primary-key change (Debezium: delete of the old key, create
+            // of the new one, without the values it did not send): written, it would get NULL there. Read it again.
+            return List.of(RowChange.reread(e.lsn(), key, sourceKey, rereadKey(e)));
+        }
+        return List.of(RowChange.upsert(e.lsn(), key, m.values(), m.unchanged(), sourceKey, m.unchanged().isEmpty() ? null : rereadKey(e)));
+    }
+
+    /** The source key as the raw topic's key (JSON): what a re-read asks for. */
+    private static String rereadKey(ChangeEvent e) {
+        return new String(EventCodec.encodeKey(e.key()), StandardCharsets.UTF_8);
     }
 
     /** Maps one source row (canonical values). Columns that read an unchanged TOAST value are left unchanged. */

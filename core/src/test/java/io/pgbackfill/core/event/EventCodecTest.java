@@ -59,10 +59,12 @@ class EventCodecTest {
         for (RowChange r : List.of(RowChange.upsert(5, Map.of("id", "1"), values, Set.of("bio")), RowChange.delete(6, Map.of("id", "1")),
                 RowChange.watermark(7, true), RowChange.truncate(8),
                 RowChange.upsert(9, Map.of("code", "a1"), Map.of("code", "a1"), Set.of(), "{\"code\":\"A1\"}"),
-                RowChange.delete(10, Map.of("code", "a1"), "{\"code\":\"A1\"}"))) {
+                RowChange.delete(10, Map.of("code", "a1"), "{\"code\":\"A1\"}"),
+                RowChange.upsert(11, Map.of("id", "1"), values, Set.of("bio"), null, "{\"id\":1}"),
+                RowChange.reread(12, Map.of("code", "a1"), "{\"code\":\"A1\"}", "{\"code\":\"A1\"}"))) {
             // Data binding also wrote the derived isUpsert()… flags, which no reader uses: the contract is the record's fields.
             var bound = (com.fasterxml.jackson.databind.node.ObjectNode) EventCodec.MAPPER.readTree(EventCodec.MAPPER.writerFor(RowChange.class).writeValueAsBytes(r));
-            bound.remove(List.of("upsert", "delete", "watermark", "truncate"));
+            bound.remove(List.of("upsert", "delete", "watermark", "truncate", "reread"));
             assertThat(EventCodec.MAPPER.readTree(EventCodec.encode(r))).isEqualTo(bound);
             assertThat(EventCodec.decodeRow(EventCodec.encode(r))).isEqualTo(r);
         }

@@ -144,20 +144,39 @@ class TableTransformTest {
     }
 
     @Test
-    void aNewKeyWithoutItsUnchangedToastValueIsRejectedNotWrittenWithNull() throws Exception {
+    void aNewKeyWithoutItsUnchangedToastValueIsReadAgainNotWrittenWithNull() throws Exception {
         TableTransform t = plan(DEMO.replace("      currency: \"'BRL'\"\n", "      currency: \"'BRL'\"\n      bio: upper(bio)\n")).tables().get(0);
         Map<String, Object> after = row("id", 5000L, "name", "A B");
         after.remove("bio");
         // UPDATE users SET id = 5000 WHERE id = 7: Debezium sends a delete of 7 and a create of 5000 without bio
         ChangeEvent moved = new ChangeEvent("c", "public.users", 100, 0, false, Map.of("id", 5000L), after, Set.of("bio"), null);
-        assertThatThrownBy(() -> t.apply(moved)).isInstanceOfSatisfying(RowRejected.class, r -> {
-            assertThat(r.reason()).isEqualTo(RowRejected.Reason.TOAST_UNAVAILABLE);
-            assertThat(r.column()).isEqualTo("bio");
-            assertThat(r.getMessage()).contains("REPLICA IDENTITY FULL on public.users");
-        });
+        assertThat(t.apply(moved)).containsExactly(RowChange.reread(100, Map.of("id", "5000"), null, "{\"id\":5000}"));
         // a spec that does not read the unchanged column writes the new key as usual
         TableTransform noBio = plan(DEMO).tables().get(0);
-        assertThat(noBio.apply(moved)).singleElement().satisfies(rc -> assertThat(rc.values()).containsEntry("id", "5000").containsEntry("first_name", "A"));
+        assertThat(noBio.apply(moved)).singleElement().satisfies(rc -> {
+            assertThat(rc.values()).containsEntry("id", "5000").containsEntry("first_name", "A");
+            assertThat(rc.isUpsert()).isTrue();
+            assertThat(rc.rereadKey()).as("a whole row needs no re-read").isNull();
+        });
+    }
+
+    @Test
+    void anUpdateWithoutItsUnchangedToastValueCarriesTheSourceKeyToReadItAgain() throws Exception {
+        TableTransform t = plan(DEMO.replace("      currency: \"'BRL'\"\n", "      currency: \"'BRL'\"\n      bio: upper(bio)\n")).tables().get(0);
+        Map<String, Object> after = row("id", 7L, "name", "A B");
+        after.remove("bio");
+        RowChange rc = t.apply(new ChangeEvent("u", "public.users", 100, 0, false, Map.of("id", 7L), after, Set.of("bio"), null)).get(0);
+        assertThat(rc.unchanged()).containsExactly("bio");
+        assertThat(rc.rereadKey()).isEqualTo("{\"id\":7}");
+    }
+
+    @Test
+    void aFilterThatReadsAnUnchangedToastValueAsksForTheRowAgain() throws Exception {
+        TableTransform t = plan(DEMO + "    filter: bio != null && bio.startsWith('x')\n").tables().get(0);
+        Map<String, Object> after = row("id", 9L, "name", "A B");
+        after.remove("bio");
+        ChangeEvent upd = new ChangeEvent("u", "public.users", 5, 0, false, Map.of("id", 9L), after, Set.of("bio"), null);
+        assertThat(t.apply(upd)).containsExactly(RowChange.reread(5, Map.of("id", "9"), null, "{\"id\":9}"));
     }
 
     @Test

@@ -109,6 +109,7 @@ public final class TeardownCommand implements Callable<Integer> {
                 for (TableSpec t : s.tables()) {
                     topics.addAll(List.of(s.rawTopic(t), s.rowsTopic(t), s.dlqTopic(t)));
                 }
+                topics.add(s.rereadTopic());
                 var existing = admin.listTopics().names().get();
                 List<String> present = topics.stream().filter(existing::contains).toList();
                 if (!present.isEmpty()) {
@@ -116,7 +117,7 @@ public final class TeardownCommand implements Callable<Integer> {
                     removed.add("topics " + present);
                 }
                 var groups = admin.listGroups().all().get().stream().map(g -> g.groupId()).toList();
-                List<String> ours = List.of(s.transformerApplicationId(), s.sinkGroupId()).stream().filter(groups::contains).toList();
+                List<String> ours = List.of(s.transformerApplicationId(), s.sinkGroupId(), s.rereadGroupId()).stream().filter(groups::contains).toList();
                 for (String g : ours) {
                     try {
                         admin.deleteConsumerGroups(List.of(g)).all().get();

@@ -40,6 +40,7 @@ public final class StageMetrics {
             Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)};
     /** Histogram buckets of rows per batch (sink.batchSize defaults to a few thousand). */
     static final double[] SIZE_BUCKETS = {1, 10, 50, 100, 500, 1000, 2000, 5000, 10000, 50000};
+    public static final String SINK_REREADS = "pgbackfill.sink.rereads";
 
     private StageMetrics() {
     }
@@ -79,6 +80,8 @@ public final class StageMetrics {
                 .description("batches committed to the target").register(registry);
         FunctionCounter.builder(SINK_FENCED_BATCHES, sink, RowSink::fencedBatches)
                 .description("batches dropped because another sink instance had claimed their partitions (a zombie kept out)").register(registry);
+        FunctionCounter.builder(SINK_REREADS, sink, RowSink::rereadsRequested)
+                .description("rows the target could not complete without unchanged TOAST values, asked from the source again").register(registry);
         TimeGauge.builder(SINK_LAST_BATCH_DURATION, sink, TimeUnit.MILLISECONDS, RowSink::lastBatchMillis)
                 .description("latency of the last batch: database write, dead letters, offset commit").register(registry);
         Timer duration = Timer.builder(SINK_BATCH_DURATION).serviceLevelObjectives(DURATION_BUCKETS)

@@ -133,10 +133,14 @@ public final class Preflight {
                     || ty.kind() == io.pgbackfill.core.catalog.ColumnType.Kind.JSON || ty.kind() == io.pgbackfill.core.catalog.ColumnType.Kind.ARRAY);
             if ("f".equals(schema.replicaIdentity())) {
                 out.add(Check.pass("replica identity " + t.sourceName(), "FULL"));
+            } else if (toastable && schema.primaryKey().isEmpty()) {
+                out.add(Check.warn("replica identity " + t.sourceName(), "DEFAULT and no primary key: updates leave unchanged TOASTed values out, "
+                        + "and a row the target cannot complete without them cannot be read again by key (it stays missing; verify reports it)",
+                        "add a primary key, or ALTER TABLE " + t.sourceName().quoted() + " REPLICA IDENTITY FULL (more WAL)"));
             } else if (toastable) {
-                out.add(Check.warn("replica identity " + t.sourceName(), "DEFAULT: updates do not carry unchanged TOASTed values; "
-                        + "pgbackfill keeps the target's value, but a filter or expression reading such a column sends the row to the DLQ",
-                        "ALTER TABLE " + t.sourceName().quoted() + " REPLICA IDENTITY FULL (more WAL) if expressions read large columns"));
+                // Not a warning any more: a change the target cannot complete without such a value is read again by key.
+                out.add(Check.pass("replica identity " + t.sourceName(), "DEFAULT: updates leave unchanged TOASTed values out; the target keeps "
+                        + "its value, and a row it cannot complete (a new key, a row that starts to match) is read again from the source"));
             } else {
                 out.add(Check.pass("replica identity " + t.sourceName(), "DEFAULT (no TOASTable columns)"));
             }
