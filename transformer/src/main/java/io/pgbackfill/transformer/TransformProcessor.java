@@ -51,11 +51,11 @@ final class TransformProcessor implements Processor<byte[], byte[], byte[], byte
             out = transform.apply(event);
         } catch (RowRejected e) {
             deadLetter(record, e.reasonText(), e.reason().label(), e.reason().name(), e.getMessage(), e.column());
-            return;
+            out = transform.withdrawal(event).stream().toList();
         } catch (RuntimeException e) {
             deadLetter(record, RowRejected.Reason.EXPRESSION_ERROR.label(), RowRejected.Reason.EXPRESSION_ERROR.label(), e.getClass().getSimpleName(),
                     String.valueOf(e.getMessage()), null);
-            return;
+            out = transform.withdrawal(event).stream().toList();
         }
         TransformTopology.InputPartition.set(inputPartition());
         for (RowChange rc : out) {

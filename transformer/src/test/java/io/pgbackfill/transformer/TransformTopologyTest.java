@@ -54,12 +54,13 @@ class TransformTopologyTest {
             in.pipeInput(EventCodec.encodeKey(Map.of("id", 3L)), "not json".getBytes());
 
             List<RowChange> out = rows.readValuesToList().stream().map(EventCodec::decodeRow).toList();
-            assertThat(out).hasSize(3);
+            assertThat(out).hasSize(4);
             assertThat(out.get(0).values()).containsEntry("first_name", "Ana").containsEntry("last_name", "Maria Souza")
                     .containsEntry("email", "ana@x.com").containsEntry("score", "7");
             assertThat(out.get(0).lsn()).isEqualTo(10);
-            assertThat(out.get(1)).isEqualTo(RowChange.delete(12, Map.of("id", "1")));
-            assertThat(out.get(2)).isEqualTo(RowChange.watermark(13, true));
+            assertThat(out.get(1)).as("a rejected change withdraws the key's older version from the target").isEqualTo(RowChange.delete(11, Map.of("id", "2")));
+            assertThat(out.get(2)).isEqualTo(RowChange.delete(12, Map.of("id", "1")));
+            assertThat(out.get(3)).isEqualTo(RowChange.watermark(13, true));
 
             List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
             assertThat(letters).hasSize(2);
@@ -110,7 +111,10 @@ class TransformTopologyTest {
             }
 
             List<RowChange> out = rows.readValuesToList().stream().map(EventCodec::decodeRow).toList();
-            assertThat(out).singleElement().satisfies(r -> assertThat(r.values()).containsEntry("status", "paid").containsEntry("code", "1"));
+            assertThat(out).hasSize(3);
+            assertThat(out.get(0).values()).containsEntry("status", "paid").containsEntry("code", "1");
+            assertThat(out.subList(1, 3)).as("rejected rows are withdrawn, never left at an older version")
+                    .containsExactly(RowChange.delete(11, Map.of("id", "11")), RowChange.delete(12, Map.of("id", "12")));
             List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
             assertThat(letters).hasSize(2);
             assertThat(DeadLetter.header(letters.get(0).headers(), DeadLetter.REASON)).isEqualTo("rejected by the spec: unknown status bogus");

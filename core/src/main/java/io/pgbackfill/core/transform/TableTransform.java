@@ -148,6 +148,25 @@ public final class TableTransform {
         return List.of(RowChange.upsert(e.lsn(), key, m.values(), m.unchanged(), sourceKey, m.unchanged().isEmpty() ? null : rereadKey(e)));
     }
 
+    /**
+     * What a change the spec rejects leaves in the target: nothing. The rejected change goes to the DLQ, and a delete of
+     * its target key at the change's LSN (guarded like every delete, so a newer version is never removed) takes out the
+     * older version the target may hold. Otherwise the new table would keep a row whose latest change is a dead letter,
+     * and "rows in the DLQ are not in the target" (what verify and cutover count) would not hold. Empty for deletes,
+     * watermarks and truncates, and when the key itself cannot be computed.
+     */
+    public Optional<RowChange> withdrawal(ChangeEvent e) {
+        if (e.isWatermark() || e.isTruncate() || e.isDelete() || e.key() == null) {
+            return Optional.empty();
+        }
+        try {
+            String sourceKey = tracksSourceKey ? new String(EventCodec.encodeKey(e.key()), StandardCharsets.UTF_8) : null;
+            return Optional.of(RowChange.delete(e.lsn(), key(e.key()), sourceKey));
+        } catch (RowRejected | RuntimeException unkeyed) {
+            return Optional.empty();
+        }
+    }
+
     /** The source key as the raw topic's key (JSON): what a re-read asks for. */
     private static String rereadKey(ChangeEvent e) {
         return new String(EventCodec.encodeKey(e.key()), StandardCharsets.UTF_8);

@@ -123,7 +123,15 @@ public final class Cutover {
                     }
                     syncTargetSequences(log);
                     boolean switched = switchApplication(lsn, log);
-                    lock.rollback(); // releases the source: the application now writes to the target (or it was aborted)
+                    if (switched) {
+                        // Writes the old application had in flight are blocked on the lock: released, they would commit
+                        // on the old cluster behind the switch (with sequence values the target has handed out again).
+                        // The source tables refuse writes from now on, in the same transaction as the lock.
+                        refuseWritesOnSource(lock, log);
+                        lock.commit();
+                    } else {
+                        lock.rollback(); // releases the source untouched: nothing was switched
+                    }
                     long pause = millis(pauseStart);
                     note(log, (switched ? "switched; source released; write pause " : "not confirmed; source released, nothing switched; pause ") + pause + " ms");
                     return new Outcome(switched, pause, log);
@@ -221,6 +229,26 @@ public final class Cutover {
                         + (serials.isEmpty() ? "" : "; sequences moved: " + serials.stream().map(x -> x[1]).toList()));
             }
         }
+    }
+
+    /** The trigger that keeps the old cluster's tables read-only after a switch; drop it to write there again (rollback). */
+    public static final String SWITCHED_TRIGGER = "pgbackfill_switched";
+
+    private void refuseWritesOnSource(Connection c, List<String> log) throws SQLException {
+        String fn = "pgbackfill." + SqlIdentifier.of("switched_" + spec.slotName()).quoted();
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA IF NOT EXISTS pgbackfill");
+            st.execute("CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "RAISE EXCEPTION 'pgbackfill: %.% moved to a new cluster at cutover; this copy is read-only', TG_TABLE_SCHEMA, TG_TABLE_NAME "
+                    + "USING ERRCODE = '25006'; END $$");
+            for (TableSpec t : spec.tables()) {
+                st.execute("DROP TRIGGER IF EXISTS " + SWITCHED_TRIGGER + " ON " + t.sourceName().quoted());
+                st.execute("CREATE TRIGGER " + SWITCHED_TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + t.sourceName().quoted()
+                        + " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "()");
+            }
+        }
+        note(log, "source tables " + spec.tables().stream().map(t -> t.sourceName().id()).toList() + " now refuse writes (trigger "
+                + SWITCHED_TRIGGER + "; drop it to write there again)");
     }
 
     /** Columns with a nextval() default: name and sequence (already quoted by PostgreSQL's regclass output). */
