@@ -154,7 +154,11 @@ public final class Verifier {
             RowComparison cmp = new RowComparison(shape);
             List<RowKey> keys;
             try (Connection tgt = plan.spec().targetOrSource().open()) {
-                LsnIndex.ensure(tgt, t.target());
+                if (!blocked) {
+                    // Never under cutover's lock: a concurrent index build would wait for the lock's own transaction.
+                    // The rounds before the lock have built it.
+                    LsnIndex.ensure(tgt, t.target());
+                }
                 keys = cmp.changedSince(tgt, sinceLsn);
             }
             Map<RowKey, String> candidates = new LinkedHashMap<>();
