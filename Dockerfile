@@ -3,7 +3,9 @@
 #   docker run --rm pgbackfill:0.1.0-SNAPSHOT producer|transformer|sink|up|preflight|status|verify ... /specs/SPEC.yaml
 # Built by `docker compose build` (docker-compose.yml) or `docker build -t pgbackfill:0.1.0-SNAPSHOT .`
 
-# --- build: the whole reactor, then the ops module's runtime classpath as plain jars -------------------------
+# --- build: the whole reactor, then the CLI module's runtime classpath as plain jars -------------------------
+# Only ops/cli's runtime: no embedded PostgreSQL, Testcontainers, JUnit, Hibernate, JDBC sink or Kafka broker
+# (those are ops/tools: demo and bench, run from a checkout with ./backfill).
 FROM maven:3.9.11-eclipse-temurin-17 AS build
 WORKDIR /src
 COPY pom.xml ./
@@ -17,8 +19,8 @@ COPY ops ops
 # prependGroupId: two artifacts with the same name from different groups must not overwrite each other.
 RUN --mount=type=cache,target=/root/.m2 \
     mvn -B -ntp -DskipTests install \
- && mvn -B -ntp -pl ops dependency:copy-dependencies -DincludeScope=runtime -Dmdep.prependGroupId=true -DoutputDirectory=/app/lib \
- && cp ops/target/pgbackfill-ops-*.jar /app/lib/
+ && mvn -B -ntp -pl ops/cli dependency:copy-dependencies -DincludeScope=runtime -Dmdep.prependGroupId=true -DoutputDirectory=/app/lib \
+ && cp ops/cli/target/pgbackfill-cli-*.jar /app/lib/
 
 # --- runtime: a JRE, the jars, an unprivileged user ----------------------------------------------------------
 FROM eclipse-temurin:17.0.16_8-jre
