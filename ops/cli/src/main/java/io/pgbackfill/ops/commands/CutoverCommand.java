@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.transform.MigrationPlan;
-import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.cutover.Cutover;
 import io.pgbackfill.ops.cutover.CutoverGuard;
 import io.pgbackfill.ops.status.PipelineStatus;
@@ -76,14 +75,14 @@ public final class CutoverCommand implements Callable<Integer> {
         if (!verdict.go()) {
             out.println("cutover refused:");
             verdict.refusals().forEach(r -> out.println("  - " + r));
-            return json(BackfillCli.PROBLEM, "refused", verdict, null);
+            return json(ExitCode.PROBLEM, "refused", verdict, null);
         }
         long lastVerifyLsn = VerifyLog.last(plan.spec()).orElseThrow().sourceLsn();
         Cutover.Outcome o = new Cutover(plan, out, Duration.ofSeconds(drainTimeout), confirmFile, Duration.ofSeconds(confirmTimeout))
                 .run(lastVerifyLsn, verdict.deadLetters(), acceptDeadLetters);
         out.println(o.done() ? "cutover: DONE, write pause " + o.pauseMillis() + " ms. Next: stop the pipeline, then `backfill teardown SPEC`."
                 : "cutover: NOT DONE (nothing changed)");
-        return json(o.done() ? BackfillCli.OK : BackfillCli.PROBLEM, o.done() ? "done" : "not done", verdict, o);
+        return json(o.done() ? ExitCode.OK : ExitCode.PROBLEM, o.done() ? "done" : "not done", verdict, o);
     }
 
     /** With --json, the outcome as one object on stdout (docs/json-output.md); returns {@code exit}. */
@@ -121,7 +120,7 @@ public final class CutoverCommand implements Callable<Integer> {
         while (Files.exists(postponeFlag)) {
             if (panicFlag != null && Files.exists(panicFlag)) {
                 out.println("panic flag " + panicFlag + " found: cutover abandoned, nothing changed");
-                return BackfillCli.PROBLEM;
+                return ExitCode.PROBLEM;
             }
             PipelineStatus s = PipelineStatus.read(plan.spec(), null);
             String verified = VerifyLog.last(plan.spec()).map(r -> {

@@ -3,7 +3,6 @@ package io.pgbackfill.ops.commands;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgbackfill.core.event.EventCodec;
-import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.dlq.DeadLetterTopic;
 import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
@@ -50,7 +49,7 @@ public final class DlqCommand implements Runnable {
             });
             System.out.println(byReason.isEmpty() ? "no dead letters" : "by reason:");
             byReason.forEach((r, n) -> System.out.println("  " + n + "  " + r));
-            return BackfillCli.OK;
+            return ExitCode.OK;
         }
 
         /** Counts by stage and reason, and at most --limit letters (without their values: the events may be large). */
@@ -73,13 +72,13 @@ public final class DlqCommand implements Runnable {
             byReason.forEach((k, n) -> reasons.addObject().put("stage", k.get(0)).put("reason", k.get(1)).put("count", n));
             root.set("letters", letters);
             System.out.println(EventCodec.MAPPER.writeValueAsString(root));
-            return BackfillCli.OK;
+            return ExitCode.OK;
         }
     }
 
     @Command(name = "replay", mixinStandardHelpOptions = true,
-            description = {"Sends dead letters back to the stage that rejected them, after the spec or the target was fixed",
-                    "(restart the transformer with the new spec first). Each letter is replayed once; rows keep their source",
+            description = {"Sends dead letters back to the stage that rejected them, after the spec or the target was fixed.",
+                    "Restart the transformer with the new spec first. Each letter is replayed once; rows keep their source",
                     "LSN, so a replay never overwrites newer data."})
     public static final class Replay implements Callable<Integer> {
         @Mixin
@@ -89,7 +88,7 @@ public final class DlqCommand implements Runnable {
         public Integer call() {
             long n = new DeadLetterTopic(spec.spec()).replay();
             System.out.println("replayed " + n + " dead letters");
-            return BackfillCli.OK;
+            return ExitCode.OK;
         }
     }
 }

@@ -2,7 +2,6 @@ package io.pgbackfill.ops.commands;
 
 import io.pgbackfill.core.Redaction;
 import io.pgbackfill.core.transform.MigrationPlan;
-import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.rehearse.CannotRehearse;
 import io.pgbackfill.ops.rehearse.Rehearsal;
 import io.pgbackfill.ops.rehearse.RehearsalHtml;
@@ -23,8 +22,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "rehearse", mixinStandardHelpOptions = true,
-        description = {"Runs a sample of each source table through the spec's transform (the transformer's own code) and reports,",
-                "before anything starts: rows that would go to the DLQ by reason (with example keys), duplicate target keys,",
+        description = {"Runs a sample of each source table through the spec's transform and reports what it would do.",
+                "It uses the transformer's own code and reports, before anything starts: rows that would go to the DLQ by reason (with example keys), duplicate target keys,",
                 "per target column NULL share, longest and largest values and values that do not fit, the measured cost per",
                 "row, and the projected snapshot duration, target size and WAL. Read-only: no slot, no publication, no topic;",
                 "the trial write goes to a temporary table in a rolled-back transaction.",
@@ -88,10 +87,10 @@ public final class RehearseCommand implements Callable<Integer> {
             report = new Rehearsal(plan, spec.file().toString(), options, System.err::println).run();
         } catch (CannotRehearse e) {
             System.err.println("backfill rehearse: " + e.getMessage());
-            return BackfillCli.CANNOT_START;
+            return ExitCode.CANNOT_START;
         } catch (SQLException e) {
             System.err.println("backfill rehearse: " + firstLine(Redaction.redact(String.valueOf(e.getMessage()))));
-            return BackfillCli.CANNOT_START;
+            return ExitCode.CANNOT_START;
         }
         System.out.print(json ? RehearsalJson.render(report) + "\n" : RehearsalText.render(report));
         if (html != null) {
@@ -100,7 +99,7 @@ public final class RehearseCommand implements Callable<Integer> {
                 System.out.println("HTML report: " + html);
             }
         }
-        return report.verdict().ready() ? BackfillCli.OK : BackfillCli.PROBLEM;
+        return report.verdict().ready() ? ExitCode.OK : ExitCode.PROBLEM;
     }
 
     private static String firstLine(String m) {

@@ -1,7 +1,6 @@
 package io.pgbackfill.ops.commands;
 
 import io.pgbackfill.core.transform.MigrationPlan;
-import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.resync.Resync;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,8 +11,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "resync", mixinStandardHelpOptions = true,
-        description = {"Repairs a pipeline that lost changes on the way: a lost replication slot (wal_status = lost), or events Kafka",
-                "deleted before the transformer or the sink read them. Stop every service of the pipeline first. It drops the slot",
+        description = {"Repairs a pipeline that lost changes on the way.",
+                "Changes are lost with a lost replication slot (wal_status = lost), or with events Kafka deleted before the",
+                "transformer or the sink read them. Stop every service of the pipeline first. It drops the slot",
                 "and the producer's state, moves the transformer and the sink to the end of their topics, runs the pipeline in this",
                 "process until a new snapshot is in the target and it caught up, and then deletes the target rows the new snapshot",
                 "did not deliver (their source rows were deleted meanwhile). Then start the pipeline again as before.",
@@ -35,11 +35,11 @@ public final class ResyncCommand implements Callable<Integer> {
         Optional<String> blocker = resync.blocker();
         if (blocker.isPresent()) {
             System.err.println("resync: " + blocker.get());
-            return BackfillCli.PROBLEM;
+            return ExitCode.PROBLEM;
         }
         var removed = resync.run();
         System.out.println("resync: done; " + removed.values().stream().mapToLong(Long::longValue).sum()
                 + " stale row(s) removed. Start the pipeline again (`backfill up SPEC` or the services) to keep streaming.");
-        return BackfillCli.OK;
+        return ExitCode.OK;
     }
 }

@@ -2,7 +2,6 @@ package io.pgbackfill.ops.commands;
 
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
-import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.metrics.Health;
 import io.pgbackfill.ops.metrics.MetricsOptions;
 import io.pgbackfill.ops.metrics.ServiceMetrics;
@@ -32,6 +31,13 @@ public final class ServiceCommands {
     private ServiceCommands() {
     }
 
+    private static volatile boolean mainProcess;
+
+    /** Called by the CLI's main: only a JVM started for the command (not a test calling it in-process) may halt. */
+    public static void runningAsMainProcess() {
+        mainProcess = true;
+    }
+
     /** How long a SIGTERM waits for the stage to close (docker compose's stop_grace_period must be longer). */
     public static final long CLOSE_GRACE_SECONDS = 50;
 
@@ -40,7 +46,7 @@ public final class ServiceCommands {
      * the JVM then exits as signalled processes do (143 for SIGTERM); 0 is returned for callers running it in-process.
      */
     static int runUntilStopped(AutoCloseable service, Supplier<Throwable> failure, String name) throws Exception {
-        boolean inProcess = !BackfillCli.isMainProcess();
+        boolean inProcess = !mainProcess;
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
         // The JVM halts as soon as its shutdown hooks return: the hook waits for close() below, or a SIGTERM
@@ -63,10 +69,10 @@ public final class ServiceCommands {
                         // A supervisor restarts what exits: never leave a process that holds its group and does nothing.
                         FatalErrors.haltAfter(CLOSE_GRACE_SECONDS);
                     }
-                    return BackfillCli.FAILED;
+                    return ExitCode.FAILED;
                 }
             }
-            return BackfillCli.OK;
+            return ExitCode.OK;
         } finally {
             try {
                 service.close();

@@ -5,7 +5,6 @@ import io.pgbackfill.core.spec.SpecException;
 import io.pgbackfill.core.spec.SpecLoader;
 import io.pgbackfill.core.spec.SpecOverrides;
 import io.pgbackfill.core.transform.MigrationPlan;
-import io.pgbackfill.ops.BackfillCli;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.Map;
@@ -36,13 +35,13 @@ public final class SpecCommand implements Runnable {
             System.out.println("slot=" + s.slotName());
             System.out.println("publication=" + io.pgbackfill.producer.SourceSetup.publication(s));
             s.tables().forEach(t -> System.out.println("topics=" + s.rawTopic(t) + "," + s.rowsTopic(t) + "," + s.dlqTopic(t)));
-            return BackfillCli.OK;
+            return ExitCode.OK;
         }
     }
 
     @Command(name = "kafka-config", mixinStandardHelpOptions = true,
-            description = {"Writes the Kafka client properties of a spec, secrets resolved, to a file only its owner can read,",
-                    "for Kafka's own tools (--command-config). It never prints them."})
+            description = {"Writes the Kafka client properties of a spec, secrets resolved, to a file only its owner can read.",
+                    "The file is for Kafka's own tools (--command-config). It never prints them."})
     public static final class KafkaConfig implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         SpecArgs spec;
@@ -59,13 +58,13 @@ public final class SpecCommand implements Runnable {
             try (var w = java.nio.file.Files.newBufferedWriter(output)) {
                 p.store(w, "pgbackfill: Kafka client properties of " + spec.file());
             }
-            return BackfillCli.OK;
+            return ExitCode.OK;
         }
     }
 
     @Command(name = "check", mixinStandardHelpOptions = true,
-            description = {"Validates a spec: YAML, keys, identifiers, and every expression compiled and type-checked against",
-                    "the live source and target catalogs when they can be reached: each column's type, the functions' types, and",
+            description = {"Validates a spec.",
+                    "It checks YAML, keys, identifiers, and every expression compiled and type-checked against the live source and target catalogs when they can be reached: each column's type, the functions' types, and",
                     "whether each result fits its target column. With --offline, columns are of unknown type and only the",
                     "syntax and the functions' own types are checked. Prints the compiled plan.",
                     "Exit 0 valid, 2 invalid (each problem as file:line:column: message)."})
@@ -90,15 +89,15 @@ public final class SpecCommand implements Runnable {
                         plan = MigrationPlan.connect(spec, file.toString());
                     } catch (SQLException e) {
                         System.err.println("cannot reach the databases (" + io.pgbackfill.core.Redaction.redact(e.getMessage()) + "); use --offline to check without them");
-                        return BackfillCli.CANNOT_START;
+                        return ExitCode.CANNOT_START;
                     }
                 }
                 System.out.print(plan.describe());
                 System.out.println("spec OK");
-                return BackfillCli.OK;
+                return ExitCode.OK;
             } catch (SpecException e) {
                 System.err.println(e.getMessage());
-                return BackfillCli.CANNOT_START;
+                return ExitCode.CANNOT_START;
             }
         }
     }

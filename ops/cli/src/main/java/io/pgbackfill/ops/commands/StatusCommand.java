@@ -1,7 +1,6 @@
 package io.pgbackfill.ops.commands;
 
 import io.pgbackfill.core.event.EventCodec;
-import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.status.PipelineStatus;
 import io.pgbackfill.ops.status.StatusScreen;
 import java.nio.file.Path;
@@ -11,8 +10,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"One screen: snapshot progress and ETA, replication-slot lag and retained WAL, consumer-group lag per stage",
-                "and partition (transformer application.id, sink group), dead letters, long-running source queries.",
+        description = {"Shows the state of a pipeline on one screen.",
+                "Snapshot progress and ETA, replication-slot lag and retained WAL, consumer-group lag per stage and partition (transformer application.id, sink group), dead letters, long-running source queries.",
                 "Same groups as: ops/scripts/consumer-groups.sh SPEC. Exit 0; 1 if the slot is missing or lost."})
 public final class StatusCommand implements Callable<Integer> {
     @Mixin
@@ -43,7 +42,7 @@ public final class StatusCommand implements Callable<Integer> {
                 System.out.print(StatusScreen.render(now, previous));
             }
             if (watch == null) {
-                return now.slot().exists() && !"lost".equals(now.slot().walStatus()) ? BackfillCli.OK : BackfillCli.PROBLEM;
+                return now.slot().exists() && !"lost".equals(now.slot().walStatus()) ? ExitCode.OK : ExitCode.PROBLEM;
             }
             previous = now;
             Thread.sleep(watch * 1000L);

@@ -4,7 +4,6 @@ import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.core.sql.SqlIdentifier;
-import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.producer.SourceSetup;
 import io.pgbackfill.sink.BatchWriter;
 import io.pgbackfill.sink.SinkFence;
@@ -23,8 +22,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "teardown", mixinStandardHelpOptions = true,
-        description = {"Removes what the pipeline created on the source: the replication slot (so it stops retaining WAL), the",
-                "publication, the signal table and heartbeat row; with --kafka also its topics and consumer groups; with",
+        description = {"Removes what the pipeline created on the source.",
+                "That is the replication slot (so it stops retaining WAL), the publication, the signal table and heartbeat row; with --kafka also its topics and consumer groups; with",
                 "--state-dir the local state. Says what it removed. Idempotent. Stop the pipeline first (or use --force)."})
 public final class TeardownCommand implements Callable<Integer> {
     @Mixin
@@ -53,7 +52,7 @@ public final class TeardownCommand implements Callable<Integer> {
                     if (!rs.wasNull()) {
                         if (!force) {
                             System.err.println("slot " + s.slotName() + " is in use by pid " + pid + ": stop the producer, or pass --force");
-                            return BackfillCli.PROBLEM;
+                            return ExitCode.PROBLEM;
                         }
                         try (PreparedStatement k = c.prepareStatement("SELECT pg_terminate_backend(?)")) {
                             k.setInt(1, pid);
@@ -139,6 +138,6 @@ public final class TeardownCommand implements Callable<Integer> {
             removed.add("state dir " + stateDir);
         }
         System.out.println(removed.isEmpty() ? "nothing to remove: already torn down" : "removed:\n  " + String.join("\n  ", removed));
-        return incomplete ? BackfillCli.PROBLEM : BackfillCli.OK;
+        return incomplete ? ExitCode.PROBLEM : ExitCode.OK;
     }
 }

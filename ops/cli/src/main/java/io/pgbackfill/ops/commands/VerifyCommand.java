@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgbackfill.core.transform.MigrationPlan;
-import io.pgbackfill.ops.BackfillCli;
 import io.pgbackfill.ops.pipeline.CatchUp;
 import io.pgbackfill.ops.verify.ContinuousVerify;
 import io.pgbackfill.ops.verify.Verifier;
@@ -66,7 +65,7 @@ public final class VerifyCommand implements Callable<Integer> {
         VerifyLog.record(plan.spec(), mismatches == 0, mark, mismatches);
         print(reports, mismatches, "verify");
         if (!watch) {
-            return mismatches == 0 ? BackfillCli.OK : BackfillCli.PROBLEM;
+            return mismatches == 0 ? ExitCode.OK : ExitCode.PROBLEM;
         }
         ContinuousVerify continuous = new ContinuousVerify(plan.spec(), verifier, Duration.ofMinutes(5));
         long since = mark;
@@ -83,7 +82,7 @@ public final class VerifyCommand implements Callable<Integer> {
                 r.reports().forEach(rep -> rep.mismatches().stream().limit(100).forEach(m -> System.out.println("  " + m)));
             }
         }
-        return mismatches == 0 ? BackfillCli.OK : BackfillCli.PROBLEM;
+        return mismatches == 0 ? ExitCode.OK : ExitCode.PROBLEM;
     }
 
     private void print(List<Verifier.Report> reports, long mismatches, String kind) throws Exception {

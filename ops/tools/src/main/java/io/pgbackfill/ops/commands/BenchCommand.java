@@ -1,8 +1,6 @@
 package io.pgbackfill.ops.commands;
 
 import io.pgbackfill.embedded.Infrastructure;
-import io.pgbackfill.ops.BackfillCli;
-import io.pgbackfill.ops.ToolCommand;
 import io.pgbackfill.ops.bench.BenchOptions;
 import io.pgbackfill.ops.bench.BenchReports;
 import io.pgbackfill.ops.bench.BenchResults;
@@ -14,8 +12,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Benchmarks pgbackfill against the alternatives, side by side in one run, on embedded PostgreSQL and an in-process",
-                "Kafka broker: the same generated users table and transform (name split into first_name/last_name, lower(email)) by",
+        description = {"Benchmarks pgbackfill against the alternatives, side by side in one run.",
+                "It runs on embedded PostgreSQL and an in-process Kafka broker: the same generated users table and transform (name split into first_name/last_name, lower(email)) by",
                 "(1) a row-by-row loop, (2) batched in-place UPDATEs, (3) one offline INSERT ... SELECT, (4) pgbackfill end to end,",
                 "(5) Kafka Connect with the Debezium PostgreSQL source and JDBC sink (plain copy). Each is timed until its target holds",
                 "every row and then verified with SQL EXCEPT; a wrong target is FAILED, not a time. The lag phase runs pgbackfill with",
@@ -64,6 +62,6 @@ public final class BenchCommand implements Callable<Integer>, ToolCommand {
         System.out.println();
         System.out.print(BenchReports.text(results));
         System.out.println("reports: " + files.stream().map(p -> p.toAbsolutePath().normalize().toString()).reduce((a, b) -> a + ", " + b).orElse(""));
-        return results.ok() ? BackfillCli.OK : BackfillCli.PROBLEM;
+        return results.ok() ? ExitCode.OK : ExitCode.PROBLEM;
     }
 }

@@ -1,8 +1,6 @@
 package io.pgbackfill.ops.commands;
 
 import io.pgbackfill.embedded.Infrastructure;
-import io.pgbackfill.ops.BackfillCli;
-import io.pgbackfill.ops.ToolCommand;
 import io.pgbackfill.ops.demo.DemoRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,8 +10,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Runs the demo backfill on a bare machine: embedded PostgreSQL (wal_level=logical) and an in-process Kafka",
-                "broker (KRaft), or Testcontainers when Docker is reachable. Seeds users, migrates it into users_v2 with",
+        description = {"Runs the demo backfill on a bare machine.",
+                "It uses embedded PostgreSQL (wal_level=logical) and an in-process Kafka broker (KRaft), or Testcontainers when Docker is reachable. Seeds users, migrates it into users_v2 with",
                 "ops/examples/users-split.yaml while a writer keeps changing it, waits for the target to catch up and",
                 "verifies it row for row. Exit 0 only when there are no mismatches."})
 public final class DemoCommand implements Callable<Integer>, ToolCommand {
@@ -51,7 +49,7 @@ public final class DemoCommand implements Callable<Integer>, ToolCommand {
                     r.seconds(), r.sourceRows() / r.seconds(), r.verifyMillis() / 1000.0, r.peakHeapBytes() >> 20);
             System.out.printf(Locale.ROOT, "         mismatches: %d (spec transform), %d (independent SQL check)%n", r.mismatches(), r.oracleMismatches());
             System.out.println(r.ok() ? "RESULT: OK" : "RESULT: MISMATCHES");
-            return r.ok() ? BackfillCli.OK : BackfillCli.PROBLEM;
+            return r.ok() ? ExitCode.OK : ExitCode.PROBLEM;
         }
     }
 }

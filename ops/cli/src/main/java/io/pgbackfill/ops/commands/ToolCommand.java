@@ -1,4 +1,4 @@
-package io.pgbackfill.ops;
+package io.pgbackfill.ops.commands;
 
 /**
  * A subcommand that lives outside the CLI module (demo and bench, in pgbackfill-tools), found with
