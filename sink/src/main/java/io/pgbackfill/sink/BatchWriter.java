@@ -1,5 +1,7 @@
 package io.pgbackfill.sink;
 
+import io.pgbackfill.core.sql.DataErrors;
+import io.pgbackfill.core.state.SinkState;
 import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.event.RowChange;
 import io.pgbackfill.core.transform.RowRejected;
@@ -7,7 +9,6 @@ import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -25,7 +26,7 @@ import java.util.Set;
  * are isolated by bisecting under savepoints and returned; the rest commits.
  */
 public final class BatchWriter {
-    public static final String PROGRESS_TABLE = "pgbackfill.sink_progress";
+    static final String PROGRESS_TABLE = SinkState.PROGRESS_TABLE;
 
     /**
      * A change that was not written, and why: the database refused it ({@code DATABASE_REJECTED}, with its
@@ -195,30 +196,10 @@ public final class BatchWriter {
         void write(List<SinkBatch.Entry> entries) throws SQLException;
     }
 
+    /** Rows the database rejects (DataErrors) are isolated by bisection and returned; the rest is written. */
     private void isolate(Connection c, List<SinkBatch.Entry> entries, List<Rejected> rejected, Part part) throws SQLException {
-        Savepoint sp = c.setSavepoint();
-        try {
-            part.write(entries);
-            c.releaseSavepoint(sp);
-        } catch (SQLException e) {
-            if (!isDataError(e)) {
-                throw e;
-            }
-            c.rollback(sp);
-            if (entries.size() == 1) {
-                rejected.add(new Rejected(entries.get(0), RowRejected.Reason.DATABASE_REJECTED, e.getSQLState(), firstLine(e.getMessage())));
-                return;
-            }
-            int mid = entries.size() / 2;
-            isolate(c, entries.subList(0, mid), rejected, part);
-            isolate(c, entries.subList(mid, entries.size()), rejected, part);
-        }
-    }
-
-    /** Errors caused by the rows themselves (class 22 data, 23 constraint, 54 limits): isolate, do not retry. */
-    static boolean isDataError(SQLException e) {
-        String s = e.getSQLState();
-        return s != null && (s.startsWith("22") || s.startsWith("23") || s.startsWith("54") || s.equals("42804"));
+        DataErrors.bisect(c, entries, part::write,
+                (entry, e) -> rejected.add(new Rejected(entry, RowRejected.Reason.DATABASE_REJECTED, e.getSQLState(), firstLine(e.getMessage()))));
     }
 
     private static String firstLine(String m) {

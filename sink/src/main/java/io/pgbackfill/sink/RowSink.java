@@ -1,5 +1,7 @@
 package io.pgbackfill.sink;
 
+import io.pgbackfill.core.sql.DataErrors;
+import io.pgbackfill.core.event.DeadLetter;
 import io.pgbackfill.core.DeadLetterCounts;
 import io.pgbackfill.core.Redaction;
 import io.pgbackfill.core.catalog.Column;
@@ -34,7 +36,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -399,7 +401,7 @@ public final class RowSink implements AutoCloseable {
                 }
                 return work.run();
             } catch (SQLException e) {
-                if (BatchWriter.isDataError(e)) {
+                if (DataErrors.isDataError(e)) {
                     throw new IllegalStateException("target rejected a statement: " + Redaction.redact(e.getMessage(), target.secret()), e);
                 }
                 retries.incrementAndGet();
@@ -461,14 +463,8 @@ public final class RowSink implements AutoCloseable {
 
     private void sendDeadLetter(SinkBatch.Entry e, String reason, String errorClass, String message) {
         String dlqTopic = dlqByTopic.get(e.topic());
-        RecordHeaders h = new RecordHeaders();
-        h.add("pgbackfill.stage", b("sink"));
-        h.add("pgbackfill.error.reason", b(reason));
-        h.add("pgbackfill.error.class", b(errorClass));
-        h.add("pgbackfill.error.message", b(Redaction.redact(message == null ? "" : message, target.secret())));
-        h.add("pgbackfill.source.topic", b(e.topic()));
-        h.add("pgbackfill.source.partition", b(Integer.toString(e.partition())));
-        h.add("pgbackfill.source.offset", b(Long.toString(e.offset())));
+        Headers h = DeadLetter.headers("sink", reason, errorClass, Redaction.redact(message == null ? "" : message, target.secret()), null,
+                e.topic(), e.partition(), e.offset());
         dlq.send(new ProducerRecord<>(dlqTopic, null, null, e.key(), e.value(), h));
         deadLetters.incrementAndGet();
     }

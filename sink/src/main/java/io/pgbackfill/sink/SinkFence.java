@@ -1,5 +1,6 @@
 package io.pgbackfill.sink;
 
+import io.pgbackfill.core.state.SinkState;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -25,7 +26,7 @@ import org.apache.kafka.common.TopicPartition;
  * from the last committed offset, so a batch that did commit first is only written again (idempotent).
  */
 public final class SinkFence {
-    public static final String TABLE = "pgbackfill.sink_fence";
+    static final String TABLE = SinkState.FENCE_TABLE;
 
     /** Thrown inside a batch transaction when another sink has claimed one of its partitions. */
     public static final class Fenced extends RuntimeException {

@@ -1,5 +1,6 @@
 package io.pgbackfill.transformer;
 
+import io.pgbackfill.core.event.DeadLetter;
 import io.pgbackfill.core.DeadLetterCounts;
 import io.pgbackfill.core.event.ChangeEvent;
 import io.pgbackfill.core.event.EventCodec;

@@ -1,5 +1,6 @@
 package io.pgbackfill.transformer;
 
+import io.pgbackfill.core.event.DeadLetter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgbackfill.core.event.ChangeEvent;

@@ -8,7 +8,7 @@ import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.SpecLoader;
 import io.pgbackfill.embedded.EmbeddedInfrastructure;
-import io.pgbackfill.transformer.DeadLetter;
+import io.pgbackfill.core.event.DeadLetter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,12 +1,11 @@
 package io.pgbackfill.ops.commands;
 
+import io.pgbackfill.core.state.SinkState;
 import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.core.sql.SqlIdentifier;
 import io.pgbackfill.producer.SourceSetup;
-import io.pgbackfill.sink.BatchWriter;
-import io.pgbackfill.sink.SinkFence;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -86,21 +85,8 @@ public final class TeardownCommand implements Callable<Integer> {
                 }
             }
         }
-        try (Connection c = s.targetOrSource().open(); Statement st = c.createStatement()) {
-            for (String[] table : List.of(new String[] {BatchWriter.PROGRESS_TABLE, "sink watermarks"}, new String[] {SinkFence.TABLE, "sink partition epochs"})) {
-                try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM pg_class WHERE oid = to_regclass(?)")) {
-                    exists.setString(1, table[0]);
-                    if (!exists.executeQuery().next()) {
-                        continue;
-                    }
-                }
-                try (PreparedStatement d = c.prepareStatement("DELETE FROM " + table[0] + " WHERE pipeline = ?")) {
-                    d.setString(1, s.pipelineName());
-                    if (d.executeUpdate() > 0) {
-                        removed.add(table[1] + " of " + s.pipelineName());
-                    }
-                }
-            }
+        try (Connection c = s.targetOrSource().open()) {
+            removed.addAll(SinkState.remove(c, s.pipelineName()));
         }
         if (kafka) {
             try (Admin admin = KafkaTopics.admin(s.kafka())) {

@@ -2,7 +2,7 @@ package io.pgbackfill.ops.dlq;
 
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
-import io.pgbackfill.transformer.DeadLetter;
+import io.pgbackfill.core.event.DeadLetter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,8 +1,8 @@
 package io.pgbackfill.ops.pipeline;
 
+import io.pgbackfill.core.state.SinkState;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.producer.SourceSetup;
-import io.pgbackfill.sink.BatchWriter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -28,21 +28,8 @@ public final class CatchUp {
 
     /** Partitions (over all tables) whose sink watermark is at or past {@code lsn}; with {@code snapshot}, also snapshot-done. */
     public static int partitionsAt(PipelineSpec spec, long lsn, boolean snapshot) throws SQLException {
-        try (Connection c = spec.targetOrSource().open();
-             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + BatchWriter.PROGRESS_TABLE
-                     + " WHERE pipeline = ? AND lsn >= ? AND (snapshot_done OR NOT ?)")) {
-            ps.setString(1, spec.pipelineName());
-            ps.setLong(2, lsn);
-            ps.setBoolean(3, snapshot);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
-        } catch (SQLException e) {
-            if ("42P01".equals(e.getSQLState())) {
-                return 0; // the sink has not created its progress table yet
-            }
-            throw e;
+        try (Connection c = spec.targetOrSource().open()) {
+            return SinkState.partitionsAt(c, spec.pipelineName(), lsn, snapshot);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.rehearse;
 
+import io.pgbackfill.core.sql.DataErrors;
 import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.sql.SqlIdentifier;
 import io.pgbackfill.core.sql.TableName;
@@ -10,7 +11,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,29 +92,24 @@ final class TrialWriter implements AutoCloseable {
         }
     }
 
-    /** Writes rows [from, to) under a savepoint; on a data error, each half again, down to the single bad rows. */
+    /** Writes rows [from, to); rows the database rejects are isolated as the sink does (DataErrors), the rest stays written. */
     private void writeOrSplit(int from, int to) throws SQLException {
         if (failure != null) {
             return;
         }
-        Savepoint sp = c.setSavepoint();
-        long t0 = System.nanoTime();
+        List<Integer> rows = new ArrayList<>(to - from);
+        for (int i = from; i < to; i++) {
+            rows.add(i);
+        }
         try {
-            write(lines.subList(from, to));
-            meter.write(System.nanoTime() - t0, to - from);
-            rowsWritten += to - from;
-            c.releaseSavepoint(sp);
+            DataErrors.bisect(c, rows, part -> {
+                long t0 = System.nanoTime();
+                write(lines.subList(part.get(0), part.get(part.size() - 1) + 1));
+                meter.write(System.nanoTime() - t0, part.size());
+                rowsWritten += part.size();
+            }, (row, e) -> rejects.rejected(keys.get(row), firstLine(e.getMessage())));
         } catch (SQLException e) {
-            c.rollback(sp);
-            if (!isDataError(e)) {
-                failure = firstLine(e.getMessage());
-            } else if (to - from == 1) {
-                rejects.rejected(keys.get(from), firstLine(e.getMessage()));
-            } else {
-                int mid = (from + to) >>> 1;
-                writeOrSplit(from, mid);
-                writeOrSplit(mid, to);
-            }
+            failure = firstLine(e.getMessage());
         }
     }
 
@@ -128,12 +123,6 @@ final class TrialWriter implements AutoCloseable {
         try (Statement st = c.createStatement()) {
             st.executeUpdate(table.upsertFromStageSql(java.util.Set.of()));
         }
-    }
-
-    /** Data exceptions, constraint violations, cardinality and size limits: the row's fault, not the setup's. */
-    private static boolean isDataError(SQLException e) {
-        String s = e.getSQLState();
-        return s != null && (s.startsWith("22") || s.startsWith("23") || s.startsWith("21") || s.startsWith("54"));
     }
 
     private static String firstLine(String m) {

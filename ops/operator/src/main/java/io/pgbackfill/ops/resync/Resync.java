@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.resync;
 
+import io.pgbackfill.core.state.SinkState;
 import io.pgbackfill.core.kafka.GroupPositions;
 import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.spec.PipelineSpec;
@@ -9,7 +10,6 @@ import io.pgbackfill.ops.pipeline.CatchUp;
 import io.pgbackfill.ops.pipeline.Pipeline;
 import io.pgbackfill.producer.ChangeEventProducer;
 import io.pgbackfill.producer.SlotState;
-import io.pgbackfill.sink.BatchWriter;
 import io.pgbackfill.sink.SinkConfig;
 import io.pgbackfill.sink.TargetTable;
 import io.pgbackfill.core.sql.SqlIdentifier;
@@ -148,14 +148,8 @@ public final class Resync {
                 say.accept("group " + group.getKey() + " moved to the end of " + group.getValue() + " (" + ends.values().stream().mapToLong(Long::longValue).sum() + ")");
             }
         }
-        try (Connection c = spec.targetOrSource().open(); PreparedStatement ps = c.prepareStatement(
-                "DELETE FROM " + BatchWriter.PROGRESS_TABLE + " WHERE pipeline = ?")) {
-            ps.setString(1, spec.pipelineName());
-            say.accept("forgot " + ps.executeUpdate() + " sink watermark(s)");
-        } catch (SQLException e) {
-            if (!"42P01".equals(e.getSQLState()) && !"3F000".equals(e.getSQLState())) {
-                throw e; // a missing table or schema: the sink never ran
-            }
+        try (Connection c = spec.targetOrSource().open()) {
+            say.accept("forgot " + SinkState.forgetWatermarks(c, spec.pipelineName()) + " sink watermark(s)");
         }
     }
 

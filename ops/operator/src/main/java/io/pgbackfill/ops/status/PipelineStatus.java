@@ -1,12 +1,13 @@
 package io.pgbackfill.ops.status;
 
+import java.util.OptionalLong;
+import io.pgbackfill.core.state.SinkState;
 import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.kafka.TopicSettings;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.producer.ProducerState;
 import io.pgbackfill.producer.SourceIdentity;
-import io.pgbackfill.sink.BatchWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -115,14 +116,9 @@ public record PipelineStatus(
                 boolean done = s.done() || allPartitionsDone(c, spec, t);
                 snapshot.put(t.sourceName().id(), new Snapshot(s.rowsRead(), s.estimatedRows(), done, estimate(c, t.targetName().quoted())));
             }
-            try (PreparedStatement ps = c.prepareStatement("SELECT min(lsn), count(*) FROM " + BatchWriter.PROGRESS_TABLE + " WHERE pipeline = ?")) {
-                ps.setString(1, spec.pipelineName());
-                ResultSet rs = ps.executeQuery();
-                if (rs.next() && rs.getLong(2) > 0) {
-                    watermarkLag = Math.max(0, currentLsn - rs.getLong(1));
-                }
-            } catch (SQLException e) {
-                // no progress table yet: the sink has not started
+            OptionalLong lowest = SinkState.lowestWatermark(c, spec.pipelineName());
+            if (lowest.isPresent()) {
+                watermarkLag = Math.max(0, currentLsn - lowest.getAsLong());
             }
         }
         List<GroupLag> groups = new ArrayList<>();
@@ -153,14 +149,7 @@ public record PipelineStatus(
     }
 
     private static boolean allPartitionsDone(Connection c, PipelineSpec spec, TableSpec t) {
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FILTER (WHERE snapshot_done) FROM " + BatchWriter.PROGRESS_TABLE + " WHERE pipeline = ? AND target_table = ?")) {
-            ps.setString(1, spec.pipelineName());
-            ps.setString(2, t.targetName().id());
-            ResultSet rs = ps.executeQuery();
-            return rs.next() && rs.getLong(1) >= spec.kafka().partitions();
-        } catch (SQLException e) {
-            return false;
-        }
+        return SinkState.snapshotDonePartitions(c, spec.pipelineName(), t.targetName().id()) >= spec.kafka().partitions();
     }
 
     private static long estimate(Connection c, String quoted) throws SQLException {

@@ -1,11 +1,12 @@
-package io.pgbackfill.transformer;
+package io.pgbackfill.core.event;
 
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
- * Headers of a dead-letter record. The value is the original event, untouched, so that
+ * The dead-letter record's headers, the wire contract of every {@code <prefix>.dlq.<target>} topic: written by the
+ * transformer and the sink, read by {@code backfill dlq}. The value is the original record, untouched, so that
  * {@code backfill dlq replay} can send it through a fixed spec.
  */
 public final class DeadLetter {
