@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.metrics;
 
+import io.pgbackfill.ops.text.ByteSize;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -100,8 +101,8 @@ public final class ProgressLog implements AutoCloseable {
         }
         double events = sum(StageMetrics.EVENTS_OUT, "stage", "producer");
         line.append(String.format(Locale.ROOT, " | %,.0f events/s (%,d sent)", rate("producer out", events, seconds), (long) events));
-        line.append(" | source lag ").append(bytes(sum(SourceProbe.SOURCE_LSN_LAG, null, null)));
-        line.append(" | slot retains ").append(bytes(sum(SourceProbe.SLOT_RETAINED_WAL, null, null)));
+        line.append(" | source lag ").append(ByteSize.format(sum(SourceProbe.SOURCE_LSN_LAG, null, null)));
+        line.append(" | slot retains ").append(ByteSize.format(sum(SourceProbe.SLOT_RETAINED_WAL, null, null)));
         for (Meter m : registry.find(SourceProbe.SLOT_WAL_STATUS).meters()) {
             if (value(m) == 1) {
                 line.append(" (").append(m.getId().getTag("status")).append(')');
@@ -172,19 +173,6 @@ public final class ProgressLog implements AutoCloseable {
     private static double value(Meter m) {
         var it = m.measure().iterator();
         return it.hasNext() ? it.next().getValue() : Double.NaN;
-    }
-
-    static String bytes(double b) {
-        if (Double.isNaN(b)) {
-            return "?";
-        }
-        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int u = 0;
-        while (b >= 1024 && u < units.length - 1) {
-            b /= 1024;
-            u++;
-        }
-        return u == 0 ? String.format(Locale.ROOT, "%d B", (long) b) : String.format(Locale.ROOT, "%.1f %s", b, units[u]);
     }
 
     static String duration(double seconds) {

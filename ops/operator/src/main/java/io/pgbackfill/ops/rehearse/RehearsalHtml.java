@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.rehearse;
 
+import io.pgbackfill.ops.text.Html;
 import java.util.List;
 import java.util.Locale;
 
@@ -16,29 +17,29 @@ public final class RehearsalHtml {
 
     public static String render(RehearsalReport r) {
         StringBuilder sb = new StringBuilder(16_384);
-        sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>rehearse ").append(esc(r.pipeline())).append("</title>\n")
+        sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>rehearse ").append(Html.escape(r.pipeline())).append("</title>\n")
                 .append("<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:70em;color:#222}"
                         + "table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 10px;border-bottom:1px solid #ddd;text-align:right}"
                         + "td:first-child,th:first-child{text-align:left}.ready{color:#186a1e}.blocked{color:#a31515}"
                         + "svg text{font:11px system-ui,sans-serif}h2{margin-top:1.6em}.small{color:#666;font-size:12px}</style></head><body>\n");
         RehearsalReport.Verdict v = r.verdict();
-        sb.append("<h1>rehearse ").append(esc(r.pipeline())).append("</h1>\n<p class=\"small\">").append(esc(r.specFile())).append("</p>\n");
+        sb.append("<h1>rehearse ").append(Html.escape(r.pipeline())).append("</h1>\n<p class=\"small\">").append(Html.escape(r.specFile())).append("</p>\n");
         sb.append("<p class=\"").append(v.ready() ? "ready" : "blocked").append("\"><b>").append(v.ready() ? "READY" : "NOT READY").append("</b></p>\n");
         if (!v.blocking().isEmpty()) {
             sb.append("<ul>");
-            v.blocking().forEach(b -> sb.append("<li class=\"blocked\">").append(esc(b)).append("</li>"));
+            v.blocking().forEach(b -> sb.append("<li class=\"blocked\">").append(Html.escape(b)).append("</li>"));
             sb.append("</ul>\n");
         }
         if (!v.warnings().isEmpty()) {
             sb.append("<ul>");
-            v.warnings().forEach(w -> sb.append("<li>").append(esc(w)).append("</li>"));
+            v.warnings().forEach(w -> sb.append("<li>").append(Html.escape(w)).append("</li>"));
             sb.append("</ul>\n");
         }
         if (r.memory() != null) {
             MemoryEstimate m = r.memory();
-            sb.append("<p>memory: predicted peak heap ").append(esc(Human.bytes(m.peakBytes()))).append(" of ").append(esc(Human.bytes(m.heapBytes())))
+            sb.append("<p>memory: predicted peak heap ").append(Html.escape(Human.bytes(m.peakBytes()))).append(" of ").append(Html.escape(Human.bytes(m.heapBytes())))
                     .append(" (").append(m.stagesPerJvm()).append(m.stagesPerJvm() == 1 ? " stage" : " stages").append(" per JVM; events up to ")
-                    .append(esc(Human.bytes(m.largestRecordBytes()))).append(")</p>\n");
+                    .append(Html.escape(Human.bytes(m.largestRecordBytes()))).append(")</p>\n");
         }
         for (RehearsalReport.TableReport t : r.tables()) {
             table(sb, t);
@@ -51,7 +52,7 @@ public final class RehearsalHtml {
         RehearsalReport.Outcome o = t.outcome();
         RehearsalReport.Projection p = t.projection();
         RehearsalReport.CostPerRow c = t.costPerRow();
-        sb.append("<h2>").append(esc(t.source())).append(" &rarr; ").append(esc(t.target())).append("</h2>\n<table>");
+        sb.append("<h2>").append(Html.escape(t.source())).append(" &rarr; ").append(Html.escape(t.target())).append("</h2>\n<table>");
         row(sb, "estimated rows", Human.count(t.table().estimatedRows()) + " (" + t.table().estimatedBy() + ")");
         row(sb, "size on disk", Human.bytes(t.table().totalBytes()) + ", TOAST " + Human.share(t.table().toastShare()));
         row(sb, "sample", s.method() + ": " + Human.count(s.rows()) + " rows (" + Human.share(s.fraction()) + ") in " + Human.seconds(s.seconds()));
@@ -73,14 +74,14 @@ public final class RehearsalHtml {
         }
         sb.append("<h3>Target columns</h3>\n<table><tr><th>column</th><th>type</th><th>NULL</th><th>longest (chars)</th><th>largest</th><th>do not fit</th></tr>");
         for (RehearsalReport.ColumnReport col : t.columns()) {
-            sb.append("<tr><td>").append(esc(col.name())).append("</td><td>").append(esc(col.type())).append("</td><td>")
+            sb.append("<tr><td>").append(Html.escape(col.name())).append("</td><td>").append(Html.escape(col.type())).append("</td><td>")
                     .append(Human.share(col.nullShare())).append("</td><td>").append(Human.count(col.longestChars())).append("</td><td>")
                     .append(Human.bytes(col.largestBytes())).append("</td><td>").append(Human.count(col.misfits())).append("</td></tr>");
         }
         sb.append("</table>\n");
         for (RehearsalReport.ColumnReport col : t.columns()) {
             if (col.lengthHistogram() != null && col.values() > 0) {
-                sb.append("<h4>").append(esc(col.name())).append(": value lengths (characters) <span class=\"small\">bar heights on a log scale</span></h4>\n");
+                sb.append("<h4>").append(Html.escape(col.name())).append(": value lengths (characters) <span class=\"small\">bar heights on a log scale</span></h4>\n");
                 histogram(sb, col.lengthHistogram());
             }
         }
@@ -102,15 +103,15 @@ public final class RehearsalHtml {
             Bar b = bars.get(i);
             int w = max == 0 ? 0 : (int) Math.max(1, Math.round(BAR_WIDTH * b.share() / max));
             int y = i * h;
-            sb.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"%d\">%s</text>", y + 16, esc(b.label())));
+            sb.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"%d\">%s</text>", y + 16, Html.escape(b.label())));
             sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"18\" fill=\"#c0392b\"><title>%s</title></rect>",
-                    labelWidth, y + 3, w, esc("e.g. " + String.join(", ", b.examples()))));
+                    labelWidth, y + 3, w, Html.escape("e.g. " + String.join(", ", b.examples()))));
             sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s (%s rows)</text>", labelWidth + w + 6, y + 16,
                     Human.share(b.share()), Human.count(b.rows())));
         }
         sb.append("</svg>\n<table><tr><th>reason</th><th>example source keys</th></tr>");
-        bars.forEach(b -> sb.append("<tr><td>").append(esc(b.label())).append("</td><td style=\"text-align:left\">")
-                .append(esc(String.join(", ", b.examples()))).append("</td></tr>"));
+        bars.forEach(b -> sb.append("<tr><td>").append(Html.escape(b.label())).append("</td><td style=\"text-align:left\">")
+                .append(Html.escape(String.join(", ", b.examples()))).append("</td></tr>"));
         sb.append("</table>\n");
     }
 
@@ -139,7 +140,7 @@ public final class RehearsalHtml {
             int x = i * colWidth + 5;
             sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#2e6da4\"><title>%s values</title></rect>",
                     x, height - barHeight, colWidth - 6, barHeight, Human.count(count)));
-            sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>", x, height + 14, esc(bucketLabel(first + i))));
+            sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>", x, height + 14, Html.escape(bucketLabel(first + i))));
             sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" class=\"small\">%s</text>", x, height + 30, Human.count(count)));
         }
         sb.append("</svg>\n");
@@ -163,25 +164,7 @@ public final class RehearsalHtml {
     }
 
     private static void row(StringBuilder sb, String label, String value) {
-        sb.append("<tr><td>").append(esc(label)).append("</td><td>").append(esc(value)).append("</td></tr>");
+        sb.append("<tr><td>").append(Html.escape(label)).append("</td><td>").append(Html.escape(value)).append("</td></tr>");
     }
 
-    static String esc(String s) {
-        if (s == null) {
-            return "";
-        }
-        StringBuilder out = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char ch = s.charAt(i);
-            switch (ch) {
-                case '<' -> out.append("&lt;");
-                case '>' -> out.append("&gt;");
-                case '&' -> out.append("&amp;");
-                case '"' -> out.append("&quot;");
-                case '\'' -> out.append("&#39;");
-                default -> out.append(ch);
-            }
-        }
-        return out.toString();
-    }
 }

@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.status;
 
+import io.pgbackfill.ops.text.ByteSize;
 import java.util.Locale;
 
 /** The one-screen text form of {@link PipelineStatus}; with a previous sample it adds rates and an ETA. */
@@ -26,13 +27,13 @@ public final class StatusScreen {
         PipelineStatus.Slot slot = s.slot();
         sb.append("REPLICATION SLOT\n");
         sb.append(slot.exists() ? String.format(Locale.ROOT, "  %s %s, lag %s, retained WAL %s%s%n", slot.name(), slot.active() ? "active" : "INACTIVE",
-                bytes(slot.lagBytes()), bytes(slot.retainedBytes()), slot.walStatus().isEmpty() ? "" : ", wal_status " + slot.walStatus())
+                ByteSize.format(slot.lagBytes()), ByteSize.format(slot.retainedBytes()), slot.walStatus().isEmpty() ? "" : ", wal_status " + slot.walStatus())
                 : "  " + slot.name() + " does not exist (not started, or torn down)\n");
         if ("lost".equals(slot.walStatus())) {
             sb.append("  LOST: the source removed WAL this slot needed; changes since cannot be streamed. ").append(io.pgbackfill.producer.SlotState.RESYNC).append('\n');
         }
         if (s.sinkWatermarkLag() != null) {
-            sb.append(String.format(Locale.ROOT, "  target is behind the source by %s of WAL (sink watermarks)%n", bytes(s.sinkWatermarkLag())));
+            sb.append(String.format(Locale.ROOT, "  target is behind the source by %s of WAL (sink watermarks)%n", ByteSize.format(s.sinkWatermarkLag())));
         }
         sb.append("CONSUMER GROUPS (lag = end offset - committed, read_committed)\n");
         for (PipelineStatus.GroupLag g : s.groups()) {
@@ -64,19 +65,6 @@ public final class StatusScreen {
         }
         s.longQueries().forEach(q -> sb.append("  ").append(q).append('\n'));
         return sb.toString();
-    }
-
-    static String bytes(long b) {
-        if (b < 1024) {
-            return b + " B";
-        }
-        if (b < 1 << 20) {
-            return String.format(Locale.ROOT, "%.1f KiB", b / 1024.0);
-        }
-        if (b < 1L << 30) {
-            return String.format(Locale.ROOT, "%.1f MiB", b / 1048576.0);
-        }
-        return String.format(Locale.ROOT, "%.2f GiB", b / 1073741824.0);
     }
 
     static String duration(long s) {

@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.metrics;
 
+import io.pgbackfill.ops.text.ByteSize;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.FunctionCounter;
@@ -76,8 +77,8 @@ class ProgressLogTest {
 
     @Test
     void humanUnits() {
-        assertThat(ProgressLog.bytes(512)).isEqualTo("512 B");
-        assertThat(ProgressLog.bytes(5L * 1024 * 1024 * 1024)).isEqualTo("5.0 GiB");
+        assertThat(ByteSize.format(512)).isEqualTo("512 B");
+        assertThat(ByteSize.format(5L * 1024 * 1024 * 1024)).isEqualTo("5.0 GiB");
         assertThat(ProgressLog.duration(3 * 3600 + 125)).isEqualTo("3 h 02 min");
         assertThat(ProgressLog.duration(Double.NaN)).isEqualTo("?");
     }

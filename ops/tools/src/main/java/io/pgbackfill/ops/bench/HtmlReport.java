@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.bench;
 
+import io.pgbackfill.ops.text.Html;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -21,9 +22,9 @@ final class HtmlReport {
                 .append("th{background:#edf2f7}td.n{text-align:right;font-variant-numeric:tabular-nums}.fail{color:#c53030}.muted{color:#718096}")
                 .append("h2{margin-top:28px}</style></head><body>");
         sb.append("<h1>pgbackfill bench</h1>");
-        sb.append("<p>").append(esc(Figures.DATE.format(r.startedAt()))).append(" &middot; users table of ")
+        sb.append("<p>").append(Html.escape(Figures.DATE.format(r.startedAt()))).append(" &middot; users table of ")
                 .append(Figures.count(r.options().rows())).append(" rows &middot; run took ").append(Figures.seconds(r.totalSeconds())).append(" s</p>");
-        sb.append("<p class=\"muted\">").append(esc(Figures.machine(r))).append("</p>");
+        sb.append("<p class=\"muted\">").append(Html.escape(Figures.machine(r))).append("</p>");
         sb.append("<p>Same generated table and transform for every approach: <code>name</code> split at the first space into "
                 + "<code>first_name</code>/<code>last_name</code>, <code>lower(email)</code>. Seconds run from the approach's start until its "
                 + "target holds every row; each target is then verified against an independent SQL statement of the transform "
@@ -36,7 +37,7 @@ final class HtmlReport {
         }
         if (!r.problems().isEmpty()) {
             sb.append("<h2>Problems</h2><ul>");
-            r.problems().forEach(p -> sb.append("<li class=\"fail\">").append(esc(p)).append("</li>"));
+            r.problems().forEach(p -> sb.append("<li class=\"fail\">").append(Html.escape(p)).append("</li>"));
             sb.append("</ul>");
         }
         sb.append("<p><b>").append(r.ok() ? "RESULT: OK" : "RESULT: PROBLEMS").append("</b></p></body></html>\n");
@@ -49,14 +50,14 @@ final class HtmlReport {
         for (ApproachResult a : r.approaches()) {
             String result = switch (a.status()) {
                 case OK -> "OK";
-                case FAILED -> "<span class=\"fail\">FAILED: " + esc(a.reason()) + "</span>";
-                case NOT_RUN -> "<span class=\"muted\">not run: " + esc(a.reason()) + "</span>";
+                case FAILED -> "<span class=\"fail\">FAILED: " + Html.escape(a.reason()) + "</span>";
+                case NOT_RUN -> "<span class=\"muted\">not run: " + Html.escape(a.reason()) + "</span>";
             };
-            sb.append("<tr><td>").append(esc(a.label())).append("</td><td class=\"n\">").append(a.rows() > 0 ? Figures.count(a.rows()) : "-")
+            sb.append("<tr><td>").append(Html.escape(a.label())).append("</td><td class=\"n\">").append(a.rows() > 0 ? Figures.count(a.rows()) : "-")
                     .append("</td><td class=\"n\">").append(a.ok() ? Figures.seconds(a.seconds()) : "-")
                     .append("</td><td class=\"n\">").append(Figures.rate(a.rowsPerSecond()))
                     .append("</td><td class=\"n\">").append(Figures.ratio(r.ratioToPgbackfill(a)))
-                    .append("</td><td>").append(result).append("</td><td>").append(a.note() == null ? "" : esc(a.note())).append("</td></tr>");
+                    .append("</td><td>").append(result).append("</td><td>").append(a.note() == null ? "" : Html.escape(a.note())).append("</td></tr>");
         }
         sb.append("</table>");
     }
@@ -128,7 +129,4 @@ final class HtmlReport {
         }
     }
 
-    private static String esc(String s) {
-        return SvgChart.esc(s == null ? "" : s);
-    }
 }

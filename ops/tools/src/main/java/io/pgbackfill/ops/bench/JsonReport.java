@@ -1,5 +1,8 @@
 package io.pgbackfill.ops.bench;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,7 +10,27 @@ import java.util.Map;
 
 /** bench.json: every figure of the run, for tooling and for comparing runs. */
 final class JsonReport {
+    private static final ObjectWriter JSON = new ObjectMapper().writerWithDefaultPrettyPrinter();
+
     private JsonReport() {
+    }
+
+    /** A figure that could not be measured (NaN, infinite) is null in JSON, not the string "NaN". */
+    private static Object finite(Object v) {
+        if (v instanceof Double d && (d.isNaN() || d.isInfinite())) {
+            return null;
+        }
+        if (v instanceof Map<?, ?> m) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            m.forEach((k, x) -> out.put(k, finite(x)));
+            return out;
+        }
+        if (v instanceof List<?> l) {
+            List<Object> out = new ArrayList<>(l.size());
+            l.forEach(x -> out.add(finite(x)));
+            return out;
+        }
+        return v;
     }
 
     static String render(BenchResults r) {
@@ -41,7 +64,11 @@ final class JsonReport {
         }
         root.put("lagPhases", lag);
         root.put("problems", r.problems());
-        return Json.write(root);
+        try {
+            return JSON.writeValueAsString(finite(root)) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("bench.json: " + e.getMessage(), e);
+        }
     }
 
     private static Map<String, Object> machine(MachineInfo m) {

@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.bench;
 
+import io.pgbackfill.ops.text.Html;
 import java.util.List;
 import java.util.Locale;
 
@@ -38,13 +39,13 @@ final class SvgChart {
         for (int i = 0; i < bars.size(); i++) {
             Bar b = bars.get(i);
             int y = 5 + i * rowHeight;
-            sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", labelWidth - 10, y + 20, esc(b.label())));
+            sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", labelWidth - 10, y + 20, Html.escape(b.label())));
             double w = Double.isNaN(b.value()) ? 0 : Math.max(2, b.value() / max * barArea);
             if (w > 0) {
                 sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>", labelWidth, y + 5, w,
                         rowHeight - 10, b.color()));
             }
-            sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%s</text>", labelWidth + w + 8, y + 20, esc(b.text())));
+            sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%s</text>", labelWidth + w + 8, y + 20, Html.escape(b.text())));
         }
         return sb.append("</svg>").toString();
     }
@@ -88,14 +89,14 @@ final class SvgChart {
             sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", px, top + plotH + 16, tick(x)));
         }
         sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>", left, top, plotW, plotH));
-        sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>", left + plotW / 2, height - 6, esc(xLabel)));
+        sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>", left + plotW / 2, height - 6, Html.escape(xLabel)));
         sb.append(String.format(Locale.ROOT, "<text x=\"14\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">%s</text>",
-                top + plotH / 2, top + plotH / 2, esc(yLabel)));
+                top + plotH / 2, top + plotH / 2, Html.escape(yLabel)));
         for (Marker m : markers) {
             double px = left + m.x() / spanX * plotW;
             sb.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>",
                     px, top, px, top + plotH));
-            sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" fill=\"#555\">%s</text>", px + 4, top + 12, esc(m.label())));
+            sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" fill=\"#555\">%s</text>", px + 4, top + 12, Html.escape(m.label())));
         }
         int legendX = left + 10;
         for (Series s : series) {
@@ -110,7 +111,7 @@ final class SvgChart {
             sb.append(String.format(Locale.ROOT, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\"%s/>", path, s.color(),
                     s.dashed() ? " stroke-dasharray=\"5 3\"" : ""));
             sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"4\" fill=\"%s\"/>", legendX, top - 16, s.color()));
-            sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>", legendX + 18, top - 10, esc(s.name())));
+            sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>", legendX + 18, top - 10, Html.escape(s.name())));
             legendX += 30 + s.name().length() * 7;
         }
         return sb.append("</svg>").toString();
@@ -128,7 +129,4 @@ final class SvgChart {
         return v == Math.rint(v) ? String.format(Locale.ROOT, "%,d", (long) v) : String.format(Locale.ROOT, "%.2f", v);
     }
 
-    static String esc(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
-    }
 }
