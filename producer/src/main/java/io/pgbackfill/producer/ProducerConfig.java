@@ -1,5 +1,6 @@
 package io.pgbackfill.producer;
 
+import io.pgbackfill.core.spec.SpecOptions;
 import io.pgbackfill.core.spec.PipelineSpec;
 import java.nio.file.Path;
 
@@ -30,7 +31,8 @@ public record ProducerConfig(PipelineSpec spec, Path stateDir, long heartbeatInt
     }
 
     public static ProducerConfig of(PipelineSpec spec, Path stateDir) {
-        return new ProducerConfig(spec, stateDir, 1000, 1000, 2048, false, 1);
+        return new ProducerConfig(spec, stateDir, SpecOptions.HEARTBEAT_INTERVAL_MS.value(), SpecOptions.OFFSET_FLUSH_INTERVAL_MS.value(),
+                (int) SpecOptions.DEBEZIUM_MAX_BATCH_SIZE.value(), false, 1);
     }
 
     public ProducerConfig withHeartbeatIntervalMs(long ms) {

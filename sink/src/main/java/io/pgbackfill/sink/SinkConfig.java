@@ -1,5 +1,6 @@
 package io.pgbackfill.sink;
 
+import io.pgbackfill.core.spec.SpecOptions;
 import io.pgbackfill.core.spec.SinkSpec;
 
 /**
@@ -27,7 +28,7 @@ public record SinkConfig(int batchSize, int lingerMs, int copyThreshold, boolean
     }
 
     public static SinkConfig from(SinkSpec s) {
-        return new SinkConfig(s.batchSize(), s.lingerMs(), s.copyThreshold(), s.applyTruncate(), 500, 0, 1);
+        return new SinkConfig(s.batchSize(), s.lingerMs(), s.copyThreshold(), s.applyTruncate(), SpecOptions.SINK_RETRY_BACKOFF_MS.value(), 0, 1);
     }
 
     public SinkConfig withCopyThreshold(int threshold) {

@@ -1,5 +1,6 @@
 package io.pgbackfill.transformer;
 
+import io.pgbackfill.core.spec.SpecOptions;
 import java.nio.file.Path;
 
 /**
@@ -16,7 +17,7 @@ public record TransformerConfig(Path stateDir, int threads, long commitIntervalM
     }
 
     public static TransformerConfig of(Path stateDir) {
-        return new TransformerConfig(stateDir, 1, 200, 1);
+        return new TransformerConfig(stateDir, 1, SpecOptions.STREAMS_COMMIT_INTERVAL_MS.value(), 1);
     }
 
     public TransformerConfig withStagesInJvm(int stages) {

@@ -9,8 +9,10 @@ public record CutoverSpec(String oldSuffix, Integer lockTimeoutMs, Integer attem
     public static final CutoverSpec DEFAULT = new CutoverSpec(null, null, null, null);
 
     public CutoverSpec {
-        oldSuffix = oldSuffix == null ? "old" : oldSuffix;
-        lockTimeoutMs = lockTimeoutMs == null ? 2000 : lockTimeoutMs;
-        attempts = attempts == null ? 5 : attempts;
+        // Defaults and checks: SpecOptions (docs/spec-reference.md).
+        oldSuffix = SpecOptions.CUTOVER_OLD_SUFFIX.resolve(oldSuffix);
+        lockTimeoutMs = SpecOptions.CUTOVER_LOCK_TIMEOUT_MS.resolve(lockTimeoutMs);
+        attempts = SpecOptions.CUTOVER_ATTEMPTS.resolve(attempts);
+        switchCommand = SpecOptions.CUTOVER_SWITCH_COMMAND.resolve(switchCommand);
     }
 }

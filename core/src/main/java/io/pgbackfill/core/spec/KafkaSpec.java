@@ -9,22 +9,18 @@ import java.util.Map;
  * pgbackfill creates; {@link io.pgbackfill.core.kafka.KafkaClientConfig} checks and applies them.
  */
 public record KafkaSpec(String bootstrapServers, String topicPrefix, Integer partitions, Map<String, KafkaProperty> properties) {
-    public static final KafkaSpec DEFAULT = new KafkaSpec("localhost:9092", null, 4);
+    public static final KafkaSpec DEFAULT = new KafkaSpec(null, null, null);
 
     public KafkaSpec {
-        bootstrapServers = bootstrapServers == null ? DEFAULT_BOOTSTRAP : bootstrapServers;
-        partitions = partitions == null ? 4 : partitions;
-        if (partitions < 1) {
-            throw new IllegalArgumentException("kafka.partitions must be at least 1");
-        }
+        // Defaults and checks: SpecOptions (docs/spec-reference.md).
+        bootstrapServers = SpecOptions.KAFKA_BOOTSTRAP_SERVERS.resolve(bootstrapServers);
+        partitions = SpecOptions.KAFKA_PARTITIONS.resolve(partitions);
         properties = properties == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(properties));
     }
 
     public KafkaSpec(String bootstrapServers, String topicPrefix, Integer partitions) {
         this(bootstrapServers, topicPrefix, partitions, null);
     }
-
-    private static final String DEFAULT_BOOTSTRAP = "localhost:9092";
 
     public KafkaSpec withBootstrapServers(String servers) {
         return new KafkaSpec(servers, topicPrefix, partitions, properties);

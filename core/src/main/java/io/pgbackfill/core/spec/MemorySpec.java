@@ -14,8 +14,6 @@ public record MemorySpec(Integer stageBudgetMiB) {
     public static final MemorySpec DEFAULT = new MemorySpec(null);
 
     public MemorySpec {
-        if (stageBudgetMiB != null && (stageBudgetMiB < 1 || stageBudgetMiB > 4096)) {
-            throw new IllegalArgumentException("memory.stageBudgetMiB must be between 1 and 4096");
-        }
+        stageBudgetMiB = SpecOptions.MEMORY_STAGE_BUDGET_MIB.resolve(stageBudgetMiB); // null: derived from the heap
     }
 }

@@ -13,14 +13,15 @@ import java.util.Objects;
  * name: users-split                  # required; [a-z0-9_-], used in slot/topic/group names
  * source:   {jdbcUrl (TLS etc. as URL parameters), user, passwordEnv | passwordFile}
  * target:   same keys; omitted = the source database
- * kafka:    {bootstrapServers, topicPrefix (default pgbackfill.NAME), partitions (default 4),
- *            properties: {client property: value | {env: VAR} | {file: PATH}}}
- * snapshot: {chunkSize (default 10000)}
- * sink:     {batchSize (default 5000), lingerMs (default 50), copyThreshold (default 1000), truncate: refuse|apply}
+ * kafka:    {bootstrapServers, topicPrefix, partitions, properties: {client property: value | {env: VAR} | {file: PATH}}}
+ * snapshot: {chunkSize, mode}
+ * sink:     {batchSize, lingerMs, copyThreshold, truncate}
  * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper}]
- * cutover:  {renameTo, lockTimeoutMs, switchCommand}
- * memory:   {stageBudgetMiB (default: derived from the heap, see MemorySpec)}
+ * cutover:  {oldSuffix, lockTimeoutMs, attempts, switchCommand}
+ * memory:   {stageBudgetMiB}
  * </pre>
+ * Every section key with its type, default, unit and valid values: {@link SpecOptions}, and generated from it,
+ * docs/spec-reference.md.
  */
 public record PipelineSpec(
         @JsonProperty(required = true) SpecText name,

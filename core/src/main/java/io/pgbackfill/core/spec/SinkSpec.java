@@ -14,16 +14,11 @@ public record SinkSpec(Integer batchSize, Integer lingerMs, Integer copyThreshol
     public static final SinkSpec DEFAULT = new SinkSpec(null, null, null, null);
 
     public SinkSpec {
-        batchSize = batchSize == null ? 5000 : batchSize;
-        lingerMs = lingerMs == null ? 50 : lingerMs;
-        copyThreshold = copyThreshold == null ? 10_000 : copyThreshold;
-        truncate = truncate == null ? "refuse" : truncate;
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("sink.batchSize must be at least 1");
-        }
-        if (!truncate.equals("refuse") && !truncate.equals("apply")) {
-            throw new IllegalArgumentException("sink.truncate must be 'refuse' or 'apply'");
-        }
+        // Defaults and checks: SpecOptions (docs/spec-reference.md).
+        batchSize = SpecOptions.SINK_BATCH_SIZE.resolve(batchSize);
+        lingerMs = SpecOptions.SINK_LINGER_MS.resolve(lingerMs);
+        copyThreshold = SpecOptions.SINK_COPY_THRESHOLD.resolve(copyThreshold);
+        truncate = SpecOptions.SINK_TRUNCATE.resolve(truncate);
     }
 
     public boolean applyTruncate() {

@@ -14,14 +14,9 @@ public record SnapshotSpec(Integer chunkSize, String mode) {
     public static final SnapshotSpec DEFAULT = new SnapshotSpec(null, null);
 
     public SnapshotSpec {
-        chunkSize = chunkSize == null ? 10_000 : chunkSize;
-        mode = mode == null ? "initial" : mode;
-        if (chunkSize < 1) {
-            throw new IllegalArgumentException("snapshot.chunkSize must be at least 1");
-        }
-        if (!mode.equals("incremental") && !mode.equals("initial")) {
-            throw new IllegalArgumentException("snapshot.mode must be 'incremental' or 'initial'");
-        }
+        // Defaults and checks: SpecOptions (docs/spec-reference.md).
+        chunkSize = SpecOptions.SNAPSHOT_CHUNK_SIZE.resolve(chunkSize);
+        mode = SpecOptions.SNAPSHOT_MODE.resolve(mode);
     }
 
     public boolean incremental() {

@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.commands;
 
+import io.pgbackfill.core.spec.SpecOptions;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.ops.metrics.Health;
@@ -141,7 +142,7 @@ public final class ServiceCommands {
         @Override
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
-            TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads, 200));
+            TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads, SpecOptions.STREAMS_COMMIT_INTERVAL_MS.value()));
             try (ServiceMetrics m = metrics.open(plan.spec())) {
                 MetricsOptions.watch(m, t, plan.spec());
                 metrics.logProgress(m);
