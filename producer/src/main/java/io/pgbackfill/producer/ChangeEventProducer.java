@@ -1,5 +1,6 @@
 package io.pgbackfill.producer;
 
+import io.pgbackfill.core.Stage;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
@@ -47,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * marked processed, so Debezium offsets (and the slot's confirmed LSN) never pass what Kafka holds.
  * After a crash some events are sent again; the sink is idempotent.
  */
-public final class ChangeEventProducer implements AutoCloseable {
+public final class ChangeEventProducer implements Stage {
     private static final Logger LOG = LoggerFactory.getLogger(ChangeEventProducer.class);
     /** Rows per JDBC fetch of the initial scan when rows are small. */
     static final int SNAPSHOT_FETCH_ROWS = 20_000;

@@ -1,5 +1,6 @@
 package io.pgbackfill.sink;
 
+import io.pgbackfill.core.Stage;
 import io.pgbackfill.core.sql.DataErrors;
 import io.pgbackfill.core.event.DeadLetter;
 import io.pgbackfill.core.DeadLetterCounts;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * batch, which the LSN guard makes harmless. A lost database connection is retried with backoff,
  * forever, without committing offsets.
  */
-public final class RowSink implements AutoCloseable {
+public final class RowSink implements Stage {
     private static final Logger LOG = LoggerFactory.getLogger(RowSink.class);
     private static final String STAGE = "sink";
 

@@ -1,5 +1,6 @@
 package io.pgbackfill.transformer;
 
+import io.pgbackfill.core.Stage;
 import io.pgbackfill.core.kafka.GroupPositions;
 import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.kafka.OffsetGap;
@@ -25,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * group, see {@link PipelineSpec#transformerApplicationId()}) with {@code exactly_once_v2}: the rows and
  * dead letters of an event and the input offset commit in one Kafka transaction.
  */
-public final class TransformerApp implements AutoCloseable {
+public final class TransformerApp implements Stage {
     private static final Logger LOG = LoggerFactory.getLogger(TransformerApp.class);
     private static final String STAGE = "transformer";
     private final MigrationPlan plan;
@@ -166,6 +167,7 @@ public final class TransformerApp implements AutoCloseable {
         return failure.get();
     }
 
+    @Override
     public boolean isRunning() {
         return streams != null && streams.state().isRunningOrRebalancing();
     }

@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.commands;
 
+import io.pgbackfill.core.Stage;
 import io.pgbackfill.core.spec.SpecOptions;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
@@ -19,7 +20,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -43,10 +44,40 @@ public final class ServiceCommands {
     public static final long CLOSE_GRACE_SECONDS = 50;
 
     /**
+     * The one service runner: opens /metrics and /health, starts the stage, binds its meters ({@code beforeStart} over
+     * what exists before it runs, {@code afterStart} over what start() creates), then runs it until stopped.
+     */
+    static int serve(String name, Stage stage, PipelineSpec spec, MetricsOptions metrics,
+                     Consumer<ServiceMetrics> beforeStart, Consumer<ServiceMetrics> afterStart) throws Exception {
+        try (ServiceMetrics m = metrics.open(spec)) {
+            beforeStart.accept(m);
+            try {
+                stage.start();
+            } catch (Exception e) {
+                closeAfterFailedStart(stage, e);
+                throw e;
+            }
+            afterStart.accept(m);
+            metrics.logProgress(m);
+            // Up while the stage runs; down with the reason once it failed or (Kafka Streams) stopped running.
+            m.reportHealth(() -> stage.failure() != null || stage.isRunning() ? Health.of(stage.failure()) : Health.down("not running"));
+            return runUntilStopped(stage, name);
+        }
+    }
+
+    private static void closeAfterFailedStart(Stage stage, Exception failure) {
+        try {
+            stage.close();
+        } catch (Exception e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    /**
      * Runs until SIGTERM/SIGINT or until the stage fails on its own (exit 3). On a signal the stage closes cleanly and
      * the JVM then exits as signalled processes do (143 for SIGTERM); 0 is returned for callers running it in-process.
      */
-    static int runUntilStopped(AutoCloseable service, Supplier<Throwable> failure, String name) throws Exception {
+    static int runUntilStopped(Stage stage, String name) throws Exception {
         boolean inProcess = !mainProcess;
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
@@ -64,8 +95,8 @@ public final class ServiceCommands {
         System.out.println(name + " running; Ctrl-C (SIGTERM) stops it cleanly, offsets are kept");
         try {
             while (!stop.await(500, TimeUnit.MILLISECONDS)) {
-                if (failure.get() != null) {
-                    System.err.println(name + " failed: " + io.pgbackfill.core.Redaction.redact(String.valueOf(failure.get().getMessage())));
+                if (stage.failure() != null) {
+                    System.err.println(name + " failed: " + io.pgbackfill.core.Redaction.redact(String.valueOf(stage.failure().getMessage())));
                     if (!inProcess) {
                         // A supervisor restarts what exits: never leave a process that holds its group and does nothing.
                         FatalErrors.haltAfter(CLOSE_GRACE_SECONDS);
@@ -76,16 +107,14 @@ public final class ServiceCommands {
             return ExitCode.OK;
         } finally {
             try {
-                service.close();
+                stage.close();
             } finally {
                 closed.countDown();
             }
         }
     }
 
-    /** Up while the stage runs; down with the reason once it failed or (Kafka Streams) stopped running. */
-    static Health health(Throwable failure, boolean running) {
-        return failure != null || running ? Health.of(failure) : Health.down("not running");
+    private static void none(ServiceMetrics m) {
     }
 
     @Command(name = "producer", mixinStandardHelpOptions = true,
@@ -111,14 +140,8 @@ public final class ServiceCommands {
             PipelineSpec s = spec.plan().spec();
             ResyncMarker.refuseIfPending(stateDir);
             ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")).withFreshState(freshState));
-            try (ServiceMetrics m = metrics.open(s)) {
-                p.start();
-                // After start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
-                MetricsOptions.watch(m, p, s);
-                metrics.logProgress(m);
-                m.reportHealth(() -> Health.of(p.failure()));
-                return runUntilStopped(p, p::failure, "producer");
-            }
+            // Meters after start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
+            return serve("producer", p, s, metrics, ServiceCommands::none, m -> MetricsOptions.watch(m, p, s));
         }
     }
 
@@ -142,14 +165,9 @@ public final class ServiceCommands {
         @Override
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
-            TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads, SpecOptions.STREAMS_COMMIT_INTERVAL_MS.value()));
-            try (ServiceMetrics m = metrics.open(plan.spec())) {
-                MetricsOptions.watch(m, t, plan.spec());
-                metrics.logProgress(m);
-                t.start();
-                m.reportHealth(() -> health(t.failure(), t.isRunning()));
-                return runUntilStopped(t, t::failure, "transformer");
-            }
+            TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads,
+                    SpecOptions.STREAMS_COMMIT_INTERVAL_MS.value()));
+            return serve("transformer", t, plan.spec(), metrics, m -> MetricsOptions.watch(m, t, plan.spec()), ServiceCommands::none);
         }
     }
 
@@ -168,13 +186,7 @@ public final class ServiceCommands {
         public Integer call() throws Exception {
             PipelineSpec s = spec.spec();
             RowSink sink = new RowSink(s, SinkConfig.from(s.sink()));
-            try (ServiceMetrics m = metrics.open(s)) {
-                MetricsOptions.watch(m, sink, s);
-                metrics.logProgress(m);
-                sink.start();
-                m.reportHealth(() -> Health.of(sink.failure()));
-                return runUntilStopped(sink, sink::failure, "sink");
-            }
+            return serve("sink", sink, s, metrics, m -> MetricsOptions.watch(m, sink, s), ServiceCommands::none);
         }
     }
 
@@ -200,15 +212,10 @@ public final class ServiceCommands {
             MigrationPlan plan = spec.plan();
             ResyncMarker.refuseIfPending(stateDir);
             Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()), freshState);
-            try (ServiceMetrics m = metrics.open(plan.spec())) {
+            return serve("pipeline " + plan.spec().pipelineName(), p, plan.spec(), metrics, m -> {
                 MetricsOptions.watch(m, p.transformer(), plan.spec());
                 MetricsOptions.watch(m, p.sink(), plan.spec());
-                p.start();
-                MetricsOptions.watch(m, p.producer(), plan.spec()); // after start(), as in ProducerCommand
-                metrics.logProgress(m);
-                m.reportHealth(() -> health(p.failure(), p.transformer().isRunning()));
-                return runUntilStopped(p, p::failure, "pipeline " + plan.spec().pipelineName());
-            }
+            }, m -> MetricsOptions.watch(m, p.producer(), plan.spec())); // the producer after start(), as in ProducerCommand
         }
     }
 }

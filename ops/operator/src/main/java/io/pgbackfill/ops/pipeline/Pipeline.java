@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.pipeline;
 
+import io.pgbackfill.core.Stage;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.producer.ChangeEventProducer;
 import io.pgbackfill.producer.ProducerConfig;
@@ -13,7 +14,7 @@ import java.nio.file.Path;
  * The three stages in one JVM (demo, `backfill up`): producer → raw topics → transformer → rows
  * topics → sink. Each stage is the same class its own service runs; they share nothing but Kafka.
  */
-public final class Pipeline implements AutoCloseable {
+public final class Pipeline implements Stage {
     static final int STAGES = 3;
     private final ChangeEventProducer producer;
     private final TransformerApp transformer;
@@ -62,7 +63,14 @@ public final class Pipeline implements AutoCloseable {
         return sink;
     }
 
+    /** Running while the transformer's Kafka Streams is (the producer and the sink report through failure()). */
+    @Override
+    public boolean isRunning() {
+        return failure() == null && transformer.isRunning();
+    }
+
     /** The first failure of any stage, or null. */
+    @Override
     public Throwable failure() {
         if (producer.failure() != null) {
             return producer.failure();
