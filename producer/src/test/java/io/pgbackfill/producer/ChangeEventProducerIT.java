@@ -1,5 +1,7 @@
 package io.pgbackfill.producer;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -22,22 +24,12 @@ import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+@ExtendWith(InfrastructureExtension.class)
 class ChangeEventProducerIT {
+    @InfrastructureExtension.Started
     static Infrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = Infrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     @Test
     void snapshotsThenStreamsWithWatermarksAndToastPlaceholdersRemoved() throws Exception {

@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -27,27 +29,17 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Classes of awkward rows, each with where it must end: in the target, equal to the source, or in the DLQ
  * with its reason, while the rows around it still arrive. Also: a password never shows in anything printed.
  */
+@ExtendWith(InfrastructureExtension.class)
 class BadInputIT {
+    @InfrastructureExtension.Started
     static EmbeddedInfrastructure infra;
     static final String PASSWORD = "S3cr3t-Pa55word-xyzzy";
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = EmbeddedInfrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     @Test
     void everyClassOfBadInputEndsInTheTargetOrTheDeadLetterTopicWithItsReason() throws Exception {

@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -27,23 +29,13 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** 1% poison rows land in the DLQ with their reason while 99% arrive; after a spec fix, a replay completes the target. */
+@ExtendWith(InfrastructureExtension.class)
 class DeadLetterIT {
+    @InfrastructureExtension.Started
     static EmbeddedInfrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = EmbeddedInfrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     static PipelineSpec spec(String amountExpression) throws Exception {
         PipelineSpec s = SpecLoader.parse("""

@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -20,23 +22,13 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The walking skeleton on real PostgreSQL and Kafka: snapshot + live changes under a concurrent writer, row for row. */
+@ExtendWith(InfrastructureExtension.class)
 class EndToEndIT {
+    @InfrastructureExtension.Started
     static Infrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = Infrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     @Test
     void targetEqualsTheTransformOfTheSourceUnderAConcurrentWriter() throws Exception {

@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,19 +21,19 @@ import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** --json of preflight, dlq show and cutover through the real CLI (schemas: docs/json-output.md). */
+@ExtendWith(InfrastructureExtension.class)
 class JsonOutputIT {
     static final ObjectMapper JSON = new ObjectMapper();
+    @InfrastructureExtension.Started
     static EmbeddedInfrastructure infra;
     static Path spec;
 
     @BeforeAll
     static void up() throws Exception {
-        infra = EmbeddedInfrastructure.start();
         try (Connection c = infra.connect("jsonout"); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE users (id bigint PRIMARY KEY, name text)");
             st.execute("CREATE TABLE users_v2 (id bigint PRIMARY KEY, name text)");
@@ -47,11 +49,6 @@ class JsonOutputIT {
                     target: public.users_v2
                     columns: {id: id, name: name}
                 """.formatted(infra.jdbcUrl("jsonout"), infra.kafkaBootstrapServers()));
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
     }
 
     /** The one JSON object the command printed on stdout (logs and progress may surround it). */

@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -18,8 +20,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -30,19 +30,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * writes and still finds a row changed behind the pipeline's back; cutover refuses dead letters until they are
  * accepted, then switches; the new table equals the transform of the old one, row for row, with no manual repair.
  */
+@ExtendWith(InfrastructureExtension.class)
 class LiveCutoverIT {
     static final int ROWS = 20_000;
+    @InfrastructureExtension.Started
     static EmbeddedInfrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = EmbeddedInfrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     /** What the spec does to a row, in SQL, written independently of the transformer: the oracle. */
     static final String EXPECTED = "SELECT tenant, id, upper(status) AS status, amount::numeric(12,2) AS amount, note FROM %s "

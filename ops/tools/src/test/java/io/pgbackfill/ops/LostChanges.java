@@ -38,16 +38,7 @@ final class LostChanges {
                 name: %s
                 source: {jdbcUrl: "%s", user: %s}
                 kafka: {bootstrapServers: "%s", partitions: 2}
-                tables:
-                  - source: public.users
-                    target: public.users_v2
-                    columns:
-                      id: id
-                      first_name: before(name, ' ')
-                      last_name: after(name, ' ')
-                      email: lower(email)
-                      created_at: created_at
-                """.formatted(name, infra.jdbcUrl(db), infra.user(), infra.kafkaBootstrapServers()));
+                %s""".formatted(name, infra.jdbcUrl(db), infra.user(), infra.kafkaBootstrapServers(), UsersSplitSpec.tables("users")));
         return f;
     }
 

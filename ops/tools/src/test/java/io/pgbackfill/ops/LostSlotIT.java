@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -17,8 +19,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,18 +26,10 @@ import org.junit.jupiter.api.Test;
  * slot, up stops at once saying it is lost, and resync brings the target back to the transform of the source, rows
  * deleted and updated meanwhile included.
  */
+@ExtendWith(InfrastructureExtension.class)
 class LostSlotIT {
+    @InfrastructureExtension.Started
     static Infrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = Infrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     @Test
     void aLostSlotIsNamedAtOnceAndResyncRepairsTheTarget() throws Exception {

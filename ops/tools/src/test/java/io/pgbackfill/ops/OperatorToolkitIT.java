@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -28,23 +30,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** preflight, status, verify, cutover and teardown, each through the real CLI against real PostgreSQL and Kafka. */
+@ExtendWith(InfrastructureExtension.class)
 class OperatorToolkitIT {
+    @InfrastructureExtension.Started
     static EmbeddedInfrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = EmbeddedInfrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     static Path specFile(String name, String url, String table, String extra) throws Exception {
         Path f = Files.createTempFile(name, ".yaml");
@@ -54,16 +46,8 @@ class OperatorToolkitIT {
                 kafka: {bootstrapServers: "%s", partitions: 2}
                 snapshot: {chunkSize: 1000}
                 cutover: {lockTimeoutMs: 1000}
-                tables:
-                  - source: public.%s
-                    target: public.users_v2
-                    columns:
-                      id: id
-                      first_name: before(name, ' ')
-                      last_name: after(name, ' ')
-                      email: lower(email)
-                      created_at: created_at
-                %s""".formatted(name, url, infra.kafkaBootstrapServers(), table, extra == null ? "" : extra));
+                %s
+                %s""".formatted(name, url, infra.kafkaBootstrapServers(), UsersSplitSpec.tables(table), extra == null ? "" : extra));
         return f;
     }
 

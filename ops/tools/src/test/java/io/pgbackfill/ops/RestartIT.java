@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -16,23 +18,13 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Stop every stage mid-snapshot, start them again on the same state: same target, and no second full snapshot. */
+@ExtendWith(InfrastructureExtension.class)
 class RestartIT {
+    @InfrastructureExtension.Started
     static Infrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = Infrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     @Test
     void resumesTheSnapshotWhereItStopped() throws Exception {

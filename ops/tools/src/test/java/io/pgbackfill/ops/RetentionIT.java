@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -21,26 +23,16 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import org.apache.kafka.clients.admin.Admin;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Kafka deletes events a stopped stage had not read (what retention does, done here with deleteRecords): the stage
  * refuses to skip them, names what was lost and the way on, and resync brings the target back row for row.
  */
+@ExtendWith(InfrastructureExtension.class)
 class RetentionIT {
+    @InfrastructureExtension.Started
     static Infrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = Infrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     record Run(Path file, PipelineSpec spec, MigrationPlan plan, Path state, String db) {
     }

@@ -1,5 +1,7 @@
 package io.pgbackfill.ops;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -33,8 +35,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,18 +42,10 @@ import org.junit.jupiter.api.Test;
  * target equal to the source row for row (exact values), or a stop with an error that names the table and
  * the way on, never a silently wrong target. Issue 8: the classes {@link BadInputIT} does not cover.
  */
+@ExtendWith(InfrastructureExtension.class)
 class SourceChangesIT {
+    @InfrastructureExtension.Started
     static EmbeddedInfrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = EmbeddedInfrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     /** {@code infinity} and {@code -infinity} in timestamptz, timestamp and date: read by the snapshot and streamed. */
     @Test

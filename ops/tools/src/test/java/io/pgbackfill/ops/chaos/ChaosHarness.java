@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.chaos;
 
+import io.pgbackfill.ops.UsersSplitSpec;
 import io.pgbackfill.core.event.ChangeEvent;
 import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.event.RowChange;
@@ -181,16 +182,7 @@ final class ChaosHarness implements AutoCloseable {
                 source: {jdbcUrl: "%s", user: postgres}
                 kafka: {bootstrapServers: "%s", partitions: %d}
                 snapshot: %s
-                tables:
-                  - source: public.users
-                    target: public.users_v2
-                    columns:
-                      id: id
-                      first_name: before(name, ' ')
-                      last_name: after(name, ' ')
-                      email: lower(email)
-                      created_at: created_at
-                """.formatted(PIPELINE, postgres.jdbcUrl(DATABASE), broker.bootstrapServers(), PARTITIONS, snapshot));
+                %s""".formatted(PIPELINE, postgres.jdbcUrl(DATABASE), broker.bootstrapServers(), PARTITIONS, snapshot, UsersSplitSpec.tables("users")));
     }
 
     PipelineSpec spec() {

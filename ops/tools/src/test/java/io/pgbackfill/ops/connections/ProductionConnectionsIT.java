@@ -1,5 +1,6 @@
 package io.pgbackfill.ops.connections;
 
+import io.pgbackfill.ops.UsersSplitSpec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -101,16 +102,7 @@ class ProductionConnectionsIT {
                     ssl.truststore.type: PKCS12
                     ssl.truststore.location: "%s"
                     ssl.truststore.password: %s
-                tables:
-                  - source: public.users
-                    target: public.users_v2
-                    columns:
-                      id: id
-                      first_name: before(name, ' ')
-                      last_name: after(name, ' ')
-                      email: lower(email)
-                      created_at: created_at
-                """.formatted(pg.port(), rootCert, kafka.bootstrapServers(), passwordRefs.split(";")[0], trustStore, passwordRefs.split(";")[1]);
+                %s""".formatted(pg.port(), rootCert, kafka.bootstrapServers(), passwordRefs.split(";")[0], trustStore, passwordRefs.split(";")[1], UsersSplitSpec.tables("users"));
     }
 
     static final String ENV_REFS = "{env: PGBACKFILL_KAFKA_PASSWORD};{env: PGBACKFILL_TRUSTSTORE_PASSWORD}";

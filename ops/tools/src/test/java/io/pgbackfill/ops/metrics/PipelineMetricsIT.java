@@ -1,5 +1,7 @@
 package io.pgbackfill.ops.metrics;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -28,8 +30,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,18 +37,10 @@ import org.junit.jupiter.api.Test;
  * partition read from Kafka, dead letters by stage, table and reason equal to what the DLQ topics hold, the sink's
  * histograms equal to its batches and rows, the slot's wal_status, and the progress lines over the same meters.
  */
+@ExtendWith(InfrastructureExtension.class)
 class PipelineMetricsIT {
+    @InfrastructureExtension.Started
     static EmbeddedInfrastructure infra;
-
-    @BeforeAll
-    static void up() throws Exception {
-        infra = EmbeddedInfrastructure.start();
-    }
-
-    @AfterAll
-    static void down() throws Exception {
-        infra.close();
-    }
 
     static PipelineSpec spec() throws Exception {
         PipelineSpec s = SpecLoader.parse("""

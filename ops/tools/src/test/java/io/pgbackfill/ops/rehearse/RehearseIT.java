@@ -1,5 +1,7 @@
 package io.pgbackfill.ops.rehearse;
 
+import io.pgbackfill.embedded.InfrastructureExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -44,7 +46,9 @@ import org.junit.jupiter.api.Test;
  * A duplicate pair is seen only when both of its rows are sampled; its two rows lie on different pages, so
  * the sampled count is Binomial(D, f²) for D pairs at sampled fraction f, and gets the same 4-SE band.
  */
+@ExtendWith(InfrastructureExtension.class)
 class RehearseIT {
+    @InfrastructureExtension.Started
     static EmbeddedInfrastructure infra;
     static String url;
     static PoisonOrders.Truth truth;
@@ -52,7 +56,6 @@ class RehearseIT {
 
     @BeforeAll
     static void up() throws Exception {
-        infra = EmbeddedInfrastructure.start();
         url = infra.jdbcUrl("rehearse");
         try (Connection c = infra.connect("rehearse")) {
             PoisonOrders.create(c);
@@ -63,11 +66,7 @@ class RehearseIT {
 
     @AfterAll
     static void down() throws Exception {
-        try {
-            infra.close();
-        } finally {
-            deleteTree(dir);
-        }
+        deleteTree(dir);
     }
 
     static void deleteTree(Path root) throws java.io.IOException {
