@@ -138,7 +138,7 @@ public final class ChangeEventProducer implements AutoCloseable {
             String id = t.sourceName().id();
             ProducerState.TableProgress p = previous.tables().get(id);
             rowsRead.put(id, new AtomicLong(p == null ? 0 : p.rowsRead()));
-            snapshotDone.put(id, p != null && p.snapshotDone());
+            snapshotDone.put(id, spec.snapshot().none() || (p != null && p.snapshotDone())); // none: streaming only (the reverse stream)
             if (p != null && p.resumeAfter() != null) {
                 resumeAfter.put(id, p.resumeAfter());
             }
