@@ -107,8 +107,8 @@ public final class ReversePlan {
                     problems.add(at(file, block, "reverse of " + rt.sourceName() + ": old column " + c.name() + " of " + rt.targetName()
                             + " is NOT NULL and has no default, but the reverse block does not fill it (give it an expression over the new table's columns)"));
                 }
-                // Filled by its default: not a problem here (MigrationPlan would refuse any unfilled NOT NULL column).
-                columns.put(c.name(), unfilled && byDefault.contains(c.name()) ? new Column(c.name(), c.type(), false) : c);
+                // Unfilled columns are judged here (a default counts); MigrationPlan would refuse every unfilled NOT NULL one.
+                columns.put(c.name(), unfilled ? new Column(c.name(), c.type(), false) : c);
             }
             relaxed.put(rt.targetName().id(), new TableSchema(old.name(), columns, old.primaryKey(), old.replicaIdentity(), old.estimatedRows()));
             keyed.add(new TableSpec(rt.source(), rt.target(), old.primaryKey().stream().map(k -> new SpecText(k, block.line(), block.column())).toList(),

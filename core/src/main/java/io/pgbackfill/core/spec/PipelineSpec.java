@@ -17,7 +17,8 @@ import java.util.Objects;
  *            properties: {client property: value | {env: VAR} | {file: PATH}}}
  * snapshot: {chunkSize (default 10000)}
  * sink:     {batchSize (default 5000), lingerMs (default 50), copyThreshold (default 1000), truncate: refuse|apply}
- * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper}]
+ * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper,
+ *             reverse: {old_column: expression over the new row}}]
  * cutover:  {renameTo, lockTimeoutMs, switchCommand}
  * memory:   {stageBudgetMiB (default: derived from the heap, see MemorySpec)}
  * </pre>

@@ -96,6 +96,21 @@ public final class ReverseStream implements SwitchSteps {
         }
     }
 
+    /** A line for {@code status}: the reverse stream exists (its slot does), and where to see it; empty otherwise. */
+    public static java.util.Optional<String> present(PipelineSpec forward) {
+        if (!ReversePipeline.declared(forward)) {
+            return java.util.Optional.empty();
+        }
+        PipelineSpec reverse = ReversePipeline.of(forward);
+        try (Connection c = reverse.source().open()) {
+            return SourceSetup.slotExists(c, reverse)
+                    ? java.util.Optional.of("reverse stream: slot " + reverse.slotName() + " exists (new table -> old table); see `backfill status SPEC --reverse`")
+                    : java.util.Optional.empty();
+        } catch (SQLException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     private static long currentLsn(Connection c) throws SQLException {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")) {
             rs.next();
