@@ -33,8 +33,8 @@ public interface SwitchSteps {
         return null;
     }
 
-    /** After the commit of a cutover that was done. */
-    default void afterCommit(List<String> log) throws Exception {
+    /** After the commit of a cutover that was done; never throws (the switch is made: a failure here is reported, not undone). */
+    default void afterCommit(List<String> log) {
     }
 
     /** Same database: the name the source table is renamed to (in its schema). */

@@ -58,7 +58,7 @@ public final class RollbackSteps implements SwitchSteps {
     }
 
     @Override
-    public void afterCommit(List<String> log) throws Exception {
+    public void afterCommit(List<String> log) {
         note(log, "rolled back: the application writes the old tables again, with every write made to the new ones since the cutover. "
                 + "Next: stop the reverse stream, then `backfill teardown SPEC --reverse`");
     }

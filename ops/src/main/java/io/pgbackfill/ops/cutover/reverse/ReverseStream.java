@@ -81,7 +81,7 @@ public final class ReverseStream implements SwitchSteps {
     }
 
     @Override
-    public void afterCommit(List<String> log) throws Exception {
+    public void afterCommit(List<String> log) {
         String lsn = text(switchLsn);
         try (Connection c = reverse.source().open();
              PreparedStatement ps = c.prepareStatement("SELECT pg_replication_slot_advance(?, ?::pg_lsn)")) {
