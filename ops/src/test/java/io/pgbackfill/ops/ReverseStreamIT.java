@@ -122,7 +122,7 @@ class ReverseStreamIT {
             CliRun verify = CliRun.of("verify", file.toString());
             assertThat(verify.exitCode()).as(verify.output()).isZero();
 
-            CliRun cut = CliRun.of("cutover", file.toString(), "--reverse-stream");
+            CliRun cut = CliRun.of("cutover", file.toString(), "--reverse-stream", "--max-lag-ms", "20000");
             assertThat(cut.exitCode()).as(cut.output()).isZero();
             assertThat(cut.output()).contains("reverse stream: slot").contains("starts at the switch");
             oldApp.close();
@@ -146,15 +146,15 @@ class ReverseStreamIT {
         try (Pipeline reverse = new Pipeline(reversePlan, state.resolve("reverse"), SinkConfig.from(spec.sink()))) {
             newApp.start();
             reverse.start();
-            await().atMost(Duration.ofMinutes(1)).until(() -> newApp.committed() >= 600 || newApp.stopped());
+            await().atMost(Duration.ofMinutes(2)).until(() -> newApp.committed() >= 500 || newApp.stopped());
             assertThat(reverse.failure()).isNull();
             CliRun status = CliRun.of("status", file.toString(), "--reverse");
             assertThat(status.exitCode()).as(status.output()).isIn(0, 1);
             assertThat(status.output()).contains(spec.slotName() + "_reverse");
 
             // The rollback, while the new application keeps writing.
-            CliRun back = sameDatabase ? CliRun.of("rollback", file.toString())
-                    : CliRun.of("rollback", file.toString(), "--switch-command", "touch " + switchedBack);
+            CliRun back = sameDatabase ? CliRun.of("rollback", file.toString(), "--max-lag-ms", "20000")
+                    : CliRun.of("rollback", file.toString(), "--max-lag-ms", "20000", "--switch-command", "touch " + switchedBack);
             assertThat(back.exitCode()).as(back.output()).isZero();
             assertThat(back.output()).contains("verify of the reverse mapping: CLEAN");
             Matcher m = Pattern.compile("rollback: DONE, write pause (\\d+) ms").matcher(back.output());
