@@ -139,7 +139,7 @@ public final class ChangeEventProducer implements Stage {
             String id = t.sourceName().id();
             ProducerState.TableProgress p = previous.tables().get(id);
             rowsRead.put(id, new AtomicLong(p == null ? 0 : p.rowsRead()));
-            snapshotDone.put(id, p != null && p.snapshotDone());
+            snapshotDone.put(id, spec.snapshot().none() || (p != null && p.snapshotDone())); // none: streaming only (the reverse stream)
             if (p != null && p.resumeAfter() != null) {
                 resumeAfter.put(id, p.resumeAfter());
             }
@@ -155,6 +155,11 @@ public final class ChangeEventProducer implements Stage {
             LOG.info("memory: {}; rows of ~{} bytes: Debezium batches of {}, snapshot fetches of {} rows", memory.describe(), rowBytes,
                     batchSize(), memory.rows(rowBytes, SNAPSHOT_FETCH_ROWS));
             boolean slot = SourceSetup.slotExists(c, spec);
+            if (spec.snapshot().none() && !slot) {
+                // Streaming only starts where the slot is; a slot made now would silently skip what happened before.
+                throw new IllegalStateException("snapshot.mode none streams from an existing slot, and " + spec.slotName() + " does not exist "
+                        + "(the reverse stream's slot is created by `backfill cutover SPEC --reverse-stream`)");
+            }
             boolean anyLeft = snapshotDone.values().stream().anyMatch(d -> !d);
             // The slot alone decides: if it exists, a scan may have begun from its consistent point (even before any
             // offsets were written), so only the resume path is safe; streaming from the slot misses nothing.

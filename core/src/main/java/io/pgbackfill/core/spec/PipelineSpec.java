@@ -16,7 +16,8 @@ import java.util.Objects;
  * kafka:    {bootstrapServers, topicPrefix, partitions, properties: {client property: value | {env: VAR} | {file: PATH}}}
  * snapshot: {chunkSize, mode}
  * sink:     {batchSize, lingerMs, copyThreshold, truncate}
- * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper}]
+ * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper,
+ *             reverse: {old_column: expression over the new row}}]
  * cutover:  {oldSuffix, lockTimeoutMs, attempts, switchCommand}
  * memory:   {stageBudgetMiB}
  * </pre>

@@ -8,7 +8,9 @@ package io.pgbackfill.core.spec;
  * @param mode      {@code initial} (default): one consistent scan in key order (Debezium's initial snapshot,
  *                  ~3x faster per row here); if interrupted, the rows after the last key that reached Kafka are read
  *                  as an incremental snapshot, so nothing is read twice. {@code incremental}: chunked by key and
- *                  interleaved with streaming from the start (DBLog); slower, but never holds a long transaction
+ *                  interleaved with streaming from the start (DBLog); slower, but never holds a long transaction.
+ *                  {@code none}: no snapshot, only the changes after the slot's position (the reverse stream after a
+ *                  cutover, whose target already holds every row)
  */
 public record SnapshotSpec(Integer chunkSize, String mode) {
     public static final SnapshotSpec DEFAULT = new SnapshotSpec(null, null);
@@ -17,6 +19,11 @@ public record SnapshotSpec(Integer chunkSize, String mode) {
         // Defaults and checks: SpecOptions (docs/spec-reference.md).
         chunkSize = SpecOptions.SNAPSHOT_CHUNK_SIZE.resolve(chunkSize);
         mode = SpecOptions.SNAPSHOT_MODE.resolve(mode);
+    }
+
+    /** Streaming only: every table counts as snapshotted from the start. */
+    public boolean none() {
+        return mode.equals("none");
     }
 
     public boolean incremental() {

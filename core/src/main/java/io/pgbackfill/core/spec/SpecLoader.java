@@ -144,6 +144,19 @@ public final class SpecLoader {
                     problems.add(at(file, c.getValue(), "target column: " + e.getMessage()));
                 }
             }
+            if (t.reverse() != null) {
+                for (var c : t.reverse().columns().entrySet()) {
+                    if (c.getValue() == null || c.getValue().text() == null || c.getValue().text().isBlank()) {
+                        problems.add(at(file, t.reverse().at(c.getKey()), "reverse column '" + c.getKey() + "' of " + t.source().text()
+                                + " has no expression (quote expressions that contain commas inside {…})"));
+                        continue;
+                    }
+                    ident(problems, file, new SpecText(c.getKey(), c.getValue().line(), c.getValue().column()), "reverse column");
+                }
+                if (t.reverse().columns().isEmpty()) {
+                    problems.add(at(file, t.reverse().at(""), "reverse of " + t.target().text() + ": give each old-table column an expression"));
+                }
+            }
             if (t.columns().isEmpty() && t.mapper() == null) {
                 problems.add(at(file, t.target(), "table " + t.target().text() + ": give 'columns' or a 'mapper'"));
             }

@@ -25,9 +25,10 @@ public final class SpecOptions {
 
     public static final SpecOption<Integer> SNAPSHOT_CHUNK_SIZE = SpecOption.integer("snapshot", "chunkSize", 10_000, "rows", 1, null,
             "Rows per chunk of an incremental snapshot (and of a re-read after an interrupted initial scan); Debezium holds one chunk in memory.");
-    public static final SpecOption<String> SNAPSHOT_MODE = SpecOption.choice("snapshot", "mode", "initial", List.of("incremental", "initial"),
+    public static final SpecOption<String> SNAPSHOT_MODE = SpecOption.choice("snapshot", "mode", "initial", List.of("incremental", "initial", "none"),
             "initial: one consistent scan in key order, resumed after the last key Kafka has if interrupted. "
-                    + "incremental: chunks by key interleaved with streaming (DBLog), slower but never a long transaction.");
+                    + "incremental: chunks by key interleaved with streaming (DBLog), slower but never a long transaction. "
+                    + "none: streaming only, every table counts as snapshotted from the start (the reverse stream after a cutover).");
 
     public static final SpecOption<Integer> SINK_BATCH_SIZE = SpecOption.integer("sink", "batchSize", 5000, "rows", 1, null,
             "Most rows per target transaction: bounds transaction length and memory (the array upsert's best in the sink benchmark).");

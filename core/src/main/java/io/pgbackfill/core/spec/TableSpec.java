@@ -12,6 +12,8 @@ import java.util.Map;
  * {@code key}: target key columns (default: the source primary key names). {@code filter}: rows
  * for which it is false are not migrated (and are deleted from the target if they stop matching).
  * {@code mapper}: a {@link io.pgbackfill.core.transform.RowMapper} class for what expressions cannot say.
+ * {@code reverse}: optional, each old-table column as a CEL expression over a new-table row, for the reverse stream
+ * after cutover ({@link io.pgbackfill.core.reverse.ReversePipeline}).
  */
 public record TableSpec(
         @JsonProperty(required = true) SpecText source,
@@ -19,7 +21,12 @@ public record TableSpec(
         List<SpecText> key,
         SpecText filter,
         Map<String, SpecText> columns,
-        SpecText mapper) {
+        SpecText mapper,
+        ReverseMapping reverse) {
+
+    public TableSpec(SpecText source, SpecText target, List<SpecText> key, SpecText filter, Map<String, SpecText> columns, SpecText mapper) {
+        this(source, target, key, filter, columns, mapper, null);
+    }
 
     public TableSpec {
         columns = columns == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(columns));

@@ -6,6 +6,10 @@ import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.ops.cutover.Cutover;
 import io.pgbackfill.ops.cutover.CutoverGuard;
+import io.pgbackfill.ops.cutover.SwitchSteps;
+import io.pgbackfill.ops.cutover.reverse.ReverseStream;
+import io.pgbackfill.core.reverse.ReversePipeline;
+import io.pgbackfill.core.reverse.ReversePlan;
 import io.pgbackfill.ops.status.PipelineStatus;
 import io.pgbackfill.ops.verify.ContinuousVerify;
 import io.pgbackfill.ops.verify.Verifier;
@@ -58,13 +62,31 @@ public final class CutoverCommand implements Callable<Integer> {
             "Writes to the source stay blocked meanwhile: set it to what the switch really needs."})
     long confirmTimeout;
 
+    @Option(names = "--reverse-stream", description = {"Keep a way back: the old tables stay (same database: renamed NAME_<oldSuffix>), and a reverse",
+            "stream from the switch point (start it with `backfill up SPEC --reverse`) keeps them current through the spec's 'reverse'",
+            "blocks, for `backfill rollback SPEC`. Every table needs a 'reverse' block."})
+    boolean reverseStream;
+
     @Option(names = "--json", description = "Prints the outcome as one JSON object on stdout; the progress lines go to stderr (schema: docs/json-output.md).")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
         PrintStream out = json ? System.err : System.out;
+        if (spec.reverse()) {
+            out.println("cutover of the reverse stream: that is `backfill rollback SPEC`");
+            return ExitCode.CANNOT_START;
+        }
         MigrationPlan plan = spec.plan();
+        SwitchSteps steps = SwitchSteps.NONE;
+        if (reverseStream) {
+            if (!ReversePipeline.missing(plan.spec()).isEmpty()) {
+                out.println("--reverse-stream: tables without a 'reverse' block: " + ReversePipeline.missing(plan.spec()).stream().map(t -> t.target().text()).toList());
+                return ExitCode.CANNOT_START;
+            }
+            ReversePlan.connect(plan.spec(), spec.file().toString()); // the reverse mappings compile against both catalogs, or nothing starts
+            steps = new ReverseStream(plan.spec(), out);
+        }
         if (postponeFlag != null && Files.exists(postponeFlag)) {
             Integer abandoned = postponed(plan, out);
             if (abandoned != null) {
@@ -78,10 +100,10 @@ public final class CutoverCommand implements Callable<Integer> {
             return json(ExitCode.PROBLEM, "refused", verdict, null);
         }
         long lastVerifyLsn = VerifyLog.last(plan.spec()).orElseThrow().sourceLsn();
-        Cutover.Outcome o = new Cutover(plan, out, Duration.ofSeconds(drainTimeout), confirmFile, Duration.ofSeconds(confirmTimeout))
+        Cutover.Outcome o = new Cutover(plan, out, Duration.ofSeconds(drainTimeout), confirmFile, Duration.ofSeconds(confirmTimeout), steps)
                 .run(lastVerifyLsn, verdict.deadLetters(), acceptDeadLetters);
-        out.println(o.done() ? "cutover: DONE, write pause " + o.pauseMillis() + " ms. Next: stop the pipeline, then `backfill teardown SPEC`."
-                : "cutover: NOT DONE (nothing changed)");
+        out.println(o.done() ? "cutover: DONE, write pause " + o.pauseMillis() + " ms. Next: stop the pipeline, then `backfill teardown SPEC`"
+                + (reverseStream ? "; start the reverse stream: `backfill up SPEC --reverse`." : ".") : "cutover: NOT DONE (nothing changed)");
         return json(o.done() ? ExitCode.OK : ExitCode.PROBLEM, o.done() ? "done" : "not done", verdict, o);
     }
 

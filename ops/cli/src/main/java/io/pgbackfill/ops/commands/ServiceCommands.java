@@ -139,7 +139,7 @@ public final class ServiceCommands {
         public Integer call() throws Exception {
             PipelineSpec s = spec.plan().spec();
             ResyncMarker.refuseIfPending(stateDir);
-            ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")).withFreshState(freshState));
+            ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, spec.stateDir(stateDir).resolve("producer")).withFreshState(freshState));
             // Meters after start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
             return serve("producer", p, s, metrics, ServiceCommands::none, m -> MetricsOptions.watch(m, p, s));
         }
@@ -211,7 +211,7 @@ public final class ServiceCommands {
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
             ResyncMarker.refuseIfPending(stateDir);
-            Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()), freshState);
+            Pipeline p = new Pipeline(plan, spec.stateDir(stateDir), SinkConfig.from(plan.spec().sink()), freshState);
             return serve("pipeline " + plan.spec().pipelineName(), p, plan.spec(), metrics, m -> {
                 MetricsOptions.watch(m, p.transformer(), plan.spec());
                 MetricsOptions.watch(m, p.sink(), plan.spec());

@@ -93,6 +93,19 @@ public final class SpecCommand implements Runnable {
                     }
                 }
                 System.out.print(plan.describe());
+                if (io.pgbackfill.core.reverse.ReversePipeline.declared(spec)) {
+                    // The reverse blocks, like the columns: against both catalogs (the new table is their source).
+                    MigrationPlan reverse;
+                    try {
+                        reverse = offline ? io.pgbackfill.core.reverse.ReversePlan.compile(spec, file.toString(), Map.of(), Map.of(), Map.of(), false)
+                                : io.pgbackfill.core.reverse.ReversePlan.connect(spec, file.toString());
+                    } catch (SQLException e) {
+                        System.err.println("cannot reach the databases (" + io.pgbackfill.core.Redaction.redact(e.getMessage()) + "); use --offline to check without them");
+                        return ExitCode.CANNOT_START;
+                    }
+                    System.out.println("reverse stream (after cutover --reverse-stream):");
+                    System.out.print(reverse.describe().indent(2));
+                }
                 System.out.println("spec OK");
                 return ExitCode.OK;
             } catch (SpecException e) {

@@ -31,7 +31,7 @@ public final class StatusCommand implements Callable<Integer> {
         var s = spec.spec();
         PipelineStatus previous = null;
         while (true) {
-            PipelineStatus now = PipelineStatus.read(s, stateDir);
+            PipelineStatus now = PipelineStatus.read(s, stateDir == null ? null : spec.stateDir(stateDir));
             if (json) {
                 System.out.println(EventCodec.MAPPER.writeValueAsString(now));
             } else {
@@ -40,6 +40,9 @@ public final class StatusCommand implements Callable<Integer> {
                 }
                 System.out.println("pipeline " + s.pipelineName() + " — " + java.time.LocalTime.now().withNano(0));
                 System.out.print(StatusScreen.render(now, previous));
+                if (!spec.reverse()) {
+                    io.pgbackfill.ops.cutover.reverse.ReverseStream.present(s).ifPresent(System.out::println);
+                }
             }
             if (watch == null) {
                 return now.slot().exists() && !"lost".equals(now.slot().walStatus()) ? ExitCode.OK : ExitCode.PROBLEM;

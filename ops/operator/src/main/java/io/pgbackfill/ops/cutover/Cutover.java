@@ -1,6 +1,7 @@
 package io.pgbackfill.ops.cutover;
 
 import io.pgbackfill.core.Redaction;
+import io.pgbackfill.core.reverse.ReversePipeline;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.core.sql.SqlIdentifier;
@@ -43,8 +44,15 @@ public final class Cutover {
     private final Duration drainTimeout;
     private final Path confirmFile;
     private final Duration confirmTimeout;
+    private final SwitchSteps steps;
 
     public Cutover(MigrationPlan plan, PrintStream out, Duration drainTimeout, Path confirmFile, Duration confirmTimeout) {
+        this(plan, out, drainTimeout, confirmFile, confirmTimeout, SwitchSteps.NONE);
+    }
+
+    /** @param steps what this cutover does besides the swap or switch (the reverse stream, the rollback) */
+    public Cutover(MigrationPlan plan, PrintStream out, Duration drainTimeout, Path confirmFile, Duration confirmTimeout, SwitchSteps steps) {
+        this.steps = steps;
         this.plan = plan;
         this.spec = plan.spec();
         this.out = out;
@@ -66,6 +74,7 @@ public final class Cutover {
         if (mark < 0) {
             return new Outcome(false, 0, log);
         }
+        steps.beforeLock(log);
         int attempts = spec.cutover().attempts();
         long backoff = 200;
         for (int attempt = 1; attempt <= attempts; attempt++) {
@@ -114,15 +123,35 @@ public final class Cutover {
                     }
                     note(log, "re-checked " + rechecked + " rows written since the last check in " + (millis(pauseStart) - drained)
                             + " ms: all equal the transform of the source");
+                    steps.whileBlocked(lock, log);
                     if (spec.sameDatabase()) {
                         swapTables(lock, log);
                         lock.commit();
                         long pause = millis(pauseStart);
                         note(log, "tables swapped; write pause " + pause + " ms");
+                        steps.afterCommit(log);
                         return new Outcome(true, pause, log);
                     }
                     syncTargetSequences(log);
-                    boolean switched = switchApplication(lsn, log);
+                    Connection pending = steps.beforeSwitch(log);
+                    boolean switched;
+                    try {
+                        switched = switchApplication(lsn, log);
+                    } catch (Exception e) {
+                        if (pending != null) {
+                            pending.rollback();
+                            pending.close();
+                        }
+                        throw e;
+                    }
+                    if (pending != null) {
+                        if (switched) {
+                            pending.commit();
+                        } else {
+                            pending.rollback();
+                        }
+                        pending.close();
+                    }
                     if (switched) {
                         // Writes the old application had in flight are blocked on the lock: released, they would commit
                         // on the old cluster behind the switch (with sequence values the target has handed out again).
@@ -134,6 +163,9 @@ public final class Cutover {
                     }
                     long pause = millis(pauseStart);
                     note(log, (switched ? "switched; source released; write pause " : "not confirmed; source released, nothing switched; pause ") + pause + " ms");
+                    if (switched) {
+                        steps.afterCommit(log);
+                    }
                     return new Outcome(switched, pause, log);
                 } catch (Exception e) {
                     lock.rollback();
@@ -206,7 +238,7 @@ public final class Cutover {
             for (TableSpec t : spec.tables()) {
                 TableName src = t.sourceName();
                 TableName tgt = t.targetName();
-                SqlIdentifier renamed = SqlIdentifier.of(src.table().name() + "_" + spec.cutover().oldSuffix());
+                SqlIdentifier renamed = steps.setAsideName(t, spec.cutover().oldSuffix());
                 List<String[]> serials = serialColumns(c, src);
                 st.execute("ALTER TABLE " + src.quoted() + " RENAME TO " + renamed.quoted());
                 st.execute("ALTER TABLE " + tgt.quoted() + " DROP COLUMN IF EXISTS " + SqlIdentifier.of(TargetTable.LSN_COLUMN).quoted()
@@ -238,7 +270,9 @@ public final class Cutover {
         String fn = "pgbackfill." + SqlIdentifier.of("switched_" + spec.slotName()).quoted();
         try (Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA IF NOT EXISTS pgbackfill");
+            // The reverse stream's sessions (ReversePipeline.WRITER_SETTING) still write here: it keeps these tables current.
             st.execute("CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "IF current_setting('" + ReversePipeline.WRITER_SETTING + "', true) = '" + ReversePipeline.WRITER_VALUE + "' THEN RETURN NULL; END IF; "
                     + "RAISE EXCEPTION 'pgbackfill: %.% moved to a new cluster at cutover; this copy is read-only', TG_TABLE_SCHEMA, TG_TABLE_NAME "
                     + "USING ERRCODE = '25006'; END $$");
             for (TableSpec t : spec.tables()) {
