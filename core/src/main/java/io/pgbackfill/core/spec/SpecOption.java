@@ -42,12 +42,18 @@ public record SpecOption<T>(String section, String key, Class<T> type, T default
     public T resolve(T value) {
         T v = value == null ? defaultValue : value;
         if (v != null && !valid.test(v)) {
-            throw new IllegalArgumentException(path() + " must be " + (rule.contains(" | ") ? String.join(" or ", quoted(rule.split(" \\| "))) : rule));
+            throw new IllegalArgumentException(path() + " must be " + (rule.contains(" | ") ? alternatives(quoted(rule.split(" \\| "))) : rule));
         }
         return v;
     }
 
     private static List<String> quoted(String[] values) {
         return java.util.Arrays.stream(values).map(s -> "'" + s + "'").toList();
+    }
+
+    /** 'a' or 'b'; 'a', 'b' or 'c'. */
+    private static String alternatives(List<String> quoted) {
+        return quoted.size() < 2 ? String.join("", quoted)
+                : String.join(", ", quoted.subList(0, quoted.size() - 1)) + " or " + quoted.get(quoted.size() - 1);
     }
 }
