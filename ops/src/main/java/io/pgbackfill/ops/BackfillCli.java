@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         description = {"Online PostgreSQL data migrations: snapshot + CDC (Debezium) -> transform (Kafka Streams) -> idempotent sink.",
                 "", "Typical order: spec check -> rehearse -> preflight -> up -> status -> verify -> cutover -> teardown."},
         subcommands = {DemoCommand.class, SpecCommand.class, RehearseCommand.class, PreflightCommand.class, ServiceCommands.UpCommand.class,
-                StatusCommand.class, VerifyCommand.class, CutoverCommand.class, ResyncCommand.class, TeardownCommand.class, DlqCommand.class,
+                StatusCommand.class, io.pgbackfill.ops.control.CtlCommand.class, VerifyCommand.class, CutoverCommand.class, ResyncCommand.class, TeardownCommand.class, DlqCommand.class,
                 ServiceCommands.ProducerCommand.class, ServiceCommands.TransformerCommand.class, ServiceCommands.SinkCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BackfillCli implements Runnable {

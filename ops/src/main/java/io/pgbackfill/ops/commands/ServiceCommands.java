@@ -3,6 +3,7 @@ package io.pgbackfill.ops.commands;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.ops.BackfillCli;
+import io.pgbackfill.ops.control.StageHooks;
 import io.pgbackfill.ops.metrics.Health;
 import io.pgbackfill.ops.metrics.MetricsOptions;
 import io.pgbackfill.ops.metrics.ServiceMetrics;
@@ -104,13 +105,15 @@ public final class ServiceCommands {
             PipelineSpec s = spec.plan().spec();
             ResyncMarker.refuseIfPending(stateDir);
             ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, stateDir.resolve("producer")).withFreshState(freshState));
-            try (ServiceMetrics m = metrics.open(s)) {
+            try (ServiceMetrics m = metrics.open(s); StageHooks hooks = new StageHooks(s, "producer")) {
                 p.start();
                 // After start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
                 MetricsOptions.watch(m, p, s);
                 metrics.logProgress(m);
                 m.reportHealth(() -> Health.of(p.failure()));
-                return runUntilStopped(p, p::failure, "producer");
+                hooks.started();
+                hooks.watchSnapshot(p::snapshotDone);
+                return runUntilStopped(p, hooks.onFailure(p::failure), "producer");
             }
         }
     }
@@ -136,12 +139,13 @@ public final class ServiceCommands {
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
             TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads, 200));
-            try (ServiceMetrics m = metrics.open(plan.spec())) {
+            try (ServiceMetrics m = metrics.open(plan.spec()); StageHooks hooks = new StageHooks(plan.spec(), "transformer")) {
                 MetricsOptions.watch(m, t, plan.spec());
                 metrics.logProgress(m);
                 t.start();
                 m.reportHealth(() -> health(t.failure(), t.isRunning()));
-                return runUntilStopped(t, t::failure, "transformer");
+                hooks.started();
+                return runUntilStopped(t, hooks.onFailure(t::failure), "transformer");
             }
         }
     }
@@ -161,12 +165,13 @@ public final class ServiceCommands {
         public Integer call() throws Exception {
             PipelineSpec s = spec.spec();
             RowSink sink = new RowSink(s, SinkConfig.from(s.sink()));
-            try (ServiceMetrics m = metrics.open(s)) {
+            try (ServiceMetrics m = metrics.open(s); StageHooks hooks = new StageHooks(s, "sink")) {
                 MetricsOptions.watch(m, sink, s);
                 metrics.logProgress(m);
                 sink.start();
                 m.reportHealth(() -> Health.of(sink.failure()));
-                return runUntilStopped(sink, sink::failure, "sink");
+                hooks.started();
+                return runUntilStopped(sink, hooks.onFailure(sink::failure), "sink");
             }
         }
     }
@@ -193,14 +198,16 @@ public final class ServiceCommands {
             MigrationPlan plan = spec.plan();
             ResyncMarker.refuseIfPending(stateDir);
             Pipeline p = new Pipeline(plan, stateDir, SinkConfig.from(plan.spec().sink()), freshState);
-            try (ServiceMetrics m = metrics.open(plan.spec())) {
+            try (ServiceMetrics m = metrics.open(plan.spec()); StageHooks hooks = new StageHooks(plan.spec(), "up")) {
                 MetricsOptions.watch(m, p.transformer(), plan.spec());
                 MetricsOptions.watch(m, p.sink(), plan.spec());
                 p.start();
                 MetricsOptions.watch(m, p.producer(), plan.spec()); // after start(), as in ProducerCommand
                 metrics.logProgress(m);
                 m.reportHealth(() -> health(p.failure(), p.transformer().isRunning()));
-                return runUntilStopped(p, p::failure, "pipeline " + plan.spec().pipelineName());
+                hooks.started();
+                hooks.watchSnapshot(p.producer()::snapshotDone);
+                return runUntilStopped(p, hooks.onFailure(p::failure), "pipeline " + plan.spec().pipelineName());
             }
         }
     }

@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = {"One screen: snapshot progress and ETA, replication-slot lag and retained WAL, consumer-group lag per stage",
-                "and partition (transformer application.id, sink group), dead letters, long-running source queries.",
+                "and partition (transformer application.id, sink group), dead letters, long-running source queries,",
+                "and control: running or paused (by whom, why) or throttled (which check, value vs threshold), rate limit and chunk size.",
                 "Same groups as: ops/scripts/consumer-groups.sh SPEC. Exit 0; 1 if the slot is missing or lost."})
 public final class StatusCommand implements Callable<Integer> {
     @Mixin
@@ -41,6 +42,7 @@ public final class StatusCommand implements Callable<Integer> {
                 }
                 System.out.println("pipeline " + s.pipelineName() + " — " + java.time.LocalTime.now().withNano(0));
                 System.out.print(StatusScreen.render(now, previous));
+                System.out.print(io.pgbackfill.ops.control.ControlScreen.render(now.control(), s));
             }
             if (watch == null) {
                 return now.slot().exists() && !"lost".equals(now.slot().walStatus()) ? BackfillCli.OK : BackfillCli.PROBLEM;
