@@ -75,7 +75,9 @@ public final class ControlListener implements AutoCloseable {
                         caughtUp.countDown();
                     }
                     if (!now.equals(before)) {
-                        LOG.info("{}: control {}", stage, describe(now));
+                        if (!describe(now).equals(describe(before))) {
+                            LOG.info("{}: control {}", stage, describe(now)); // settings; throttle reports are the producer's to log
+                        }
                         onChange.forEach(l -> l.accept(now));
                     }
                 }

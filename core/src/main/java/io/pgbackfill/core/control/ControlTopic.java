@@ -52,16 +52,45 @@ public final class ControlTopic {
 
     /** Sets {@code key} (or clears it, {@code entry} null), acknowledged by all in-sync replicas before it returns. */
     public static void publish(PipelineSpec spec, String key, ControlEntry entry) {
-        ensure(spec);
-        Properties p = KafkaClientConfig.of(spec.kafka(), "pgbackfill-" + spec.pipelineName() + "-control");
-        p.put("acks", "all");
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(spec.controlTopic(), 0, key.getBytes(StandardCharsets.UTF_8), entry == null ? null : encode(entry))).get();
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot write to " + spec.controlTopic() + ": " + e.getCause().getMessage(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+        try (Writer w = new Writer(spec)) {
+            w.publish(key, entry);
+        }
+    }
+
+    /** A writer kept open by a stage that reports often (the producer's throttle report). */
+    public static final class Writer implements AutoCloseable {
+        private final PipelineSpec spec;
+        private KafkaProducer<byte[], byte[]> producer;
+
+        public Writer(PipelineSpec spec) {
+            this.spec = spec;
+        }
+
+        public void publish(String key, ControlEntry entry) {
+            if (producer == null) {
+                ensure(spec);
+                Properties p = KafkaClientConfig.of(spec.kafka(), "pgbackfill-" + spec.pipelineName() + "-control");
+                p.put("acks", "all");
+                producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+            }
+            try {
+                producer.send(new ProducerRecord<>(spec.controlTopic(), 0, key.getBytes(StandardCharsets.UTF_8), entry == null ? null : encode(entry)))
+                        .get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("cannot write to " + spec.controlTopic() + ": " + e.getCause().getMessage(), e.getCause());
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("cannot write to " + spec.controlTopic() + ": no answer from Kafka in 30 s", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (producer != null) {
+                producer.close(Duration.ofSeconds(5));
+            }
         }
     }
 

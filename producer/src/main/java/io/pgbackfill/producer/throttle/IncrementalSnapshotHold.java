@@ -26,7 +26,11 @@ public final class IncrementalSnapshotHold implements AutoCloseable {
     private final BooleanSupplier snapshotLeft;
     private final String signalTable;
     private ScheduledExecutorService timer;
-    private boolean signalledPause;
+    /**
+     * Starts as "paused": Debezium keeps no pause in its offsets, but a pause signal written before a crash is streamed
+     * again after the restart; so the first tick without a reason to hold writes a resume, which comes after it.
+     */
+    private boolean signalledPause = true;
 
     /** @param signalTable schema-qualified, unquoted parts: {@code pgbackfill}, {@code <slot>_signal} */
     public IncrementalSnapshotHold(PipelineSpec spec, ControlledPacer pacer, BooleanSupplier snapshotLeft, String schema, String signalTable) {

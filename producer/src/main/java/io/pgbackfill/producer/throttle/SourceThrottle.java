@@ -27,6 +27,7 @@ public final class SourceThrottle implements AutoCloseable {
     private final ControlledPacer pacer;
     private final Supplier<ControlState> control;
     private final SourceHealthChecks checks;
+    private final ControlTopic.Writer writer;
     private ScheduledExecutorService timer;
     private Connection connection;
     private ThrottleVerdict reported;
@@ -38,6 +39,7 @@ public final class SourceThrottle implements AutoCloseable {
         this.pacer = pacer;
         this.control = control;
         this.checks = new SourceHealthChecks(spec.throttle(), spec.slotName());
+        this.writer = new ControlTopic.Writer(spec);
     }
 
     public void start() {
@@ -102,7 +104,7 @@ public final class SourceThrottle implements AutoCloseable {
 
     private boolean publish(String key, ControlEntry entry) {
         try {
-            ControlTopic.publish(spec, key, entry);
+            writer.publish(key, entry);
             return true;
         } catch (RuntimeException e) {
             LOG.warn("cannot write {} to {}: {}", key, spec.controlTopic(), e.getMessage());
@@ -128,5 +130,6 @@ public final class SourceThrottle implements AutoCloseable {
             timer.awaitTermination(10, TimeUnit.SECONDS);
         }
         closeConnection();
+        writer.close();
     }
 }
