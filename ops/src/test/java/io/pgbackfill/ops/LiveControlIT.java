@@ -169,6 +169,7 @@ class LiveControlIT {
         String db = name.replace('-', '_');
         Path file = spec(name, "initial", 3000, Files.createTempFile(name, ".hook"));
         PipelineSpec spec = SpecLoader.load(file);
+        assertThat(CliRun.of("preflight", file.toString()).output()).containsPattern("PASS\\s+throttle query\\s+runs; returns false now");
         try (Pipeline pipeline = new Pipeline(MigrationPlan.connect(spec, file.toString()), Files.createTempDirectory(name), SinkConfig.from(spec.sink()))) {
             pipeline.start();
             LongSupplier read = () -> pipeline.producer().snapshotRowsRead("public.items");
