@@ -79,7 +79,7 @@ public final class Hooks {
             reader.join(2000);
             String text;
             synchronized (out) {
-                text = tail(Redaction.redact(out.toString(), spec.source().secret()));
+                text = tail(redact(out.toString()));
             }
             int code = finished ? p.exitValue() : 124;
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
@@ -111,8 +111,24 @@ public final class Hooks {
         env.put("PGBACKFILL_THROTTLED", control.throttled().map(t -> t.check()).orElse(""));
         Long rate = control.rateLimit(spec.throttle().rowsPerSecond());
         env.put("PGBACKFILL_RATE_LIMIT", rate == null ? "" : rate.toString());
-        extra.forEach((k, v) -> env.put(k, Redaction.redact(String.valueOf(v), spec.source().secret())));
+        extra.forEach((k, v) -> env.put(k, redact(String.valueOf(v))));
         return env;
+    }
+
+    /**
+     * Without the passwords this process holds. A stage may run without one of them (the sink has no source
+     * credentials): a password it cannot resolve cannot leak from it either.
+     */
+    private String redact(String text) {
+        String out = Redaction.redact(text);
+        for (var c : new io.pgbackfill.core.spec.ConnectionSpec[] {spec.source(), spec.targetOrSource()}) {
+            try {
+                out = Redaction.redact(out, c.secret());
+            } catch (RuntimeException unresolved) {
+                // not this process's secret
+            }
+        }
+        return out;
     }
 
     private static String tail(String s) {

@@ -13,7 +13,7 @@ class HooksTest {
     static PipelineSpec spec(String hooks) {
         return SpecLoader.parse("""
                 name: hooks-test
-                source: {jdbcUrl: "jdbc:postgresql://localhost:5432/app", user: app}
+                source: {jdbcUrl: "jdbc:postgresql://localhost:5432/app", user: app, passwordEnv: HOOKS_TEST_UNSET_PASSWORD}
                 throttle: {rowsPerSecond: 500, query: "SELECT false"}
                 hooks: %s
                 tables:
