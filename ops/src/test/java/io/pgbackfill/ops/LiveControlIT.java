@@ -189,6 +189,20 @@ class LiveControlIT {
             assertThat(differences(db)).as("target rows differing from the transform of the source").isZero();
             assertThat(pipeline.producer().snapshotControl().pacer().heldMillis()).containsKeys("paused", "rate-limit");
             assertThat(ControlTopic.read(spec).get(ControlState.PAUSE)).isEmpty();
+
+            // the other checks against this real source: no physical replica lags; the slot retains some WAL
+            try (Connection c = infra.connect(db)) {
+                var lagOnly = new io.pgbackfill.producer.throttle.SourceHealthChecks(new io.pgbackfill.core.spec.ThrottleSpec(null, 0L, null, null, null, null), spec.slotName());
+                assertThat(lagOnly.evaluate(c).throttles()).as("replica lag over 0 ms without replicas").isFalse();
+                var retained = new io.pgbackfill.producer.throttle.SourceHealthChecks(new io.pgbackfill.core.spec.ThrottleSpec(null, null, 0L, null, null, null), spec.slotName());
+                assertThat(retained.evaluate(c)).satisfies(v -> {
+                    assertThat(v.check()).isEqualTo("slotRetained");
+                    assertThat(v.current()).isPositive();
+                });
+                var critical = new io.pgbackfill.producer.throttle.SourceHealthChecks(new io.pgbackfill.core.spec.ThrottleSpec(null, null, null, null,
+                        new io.pgbackfill.core.spec.ThrottleSpec.Critical(null, 0L), null), spec.slotName());
+                assertThat(critical.evaluate(c).critical()).isTrue();
+            }
         }
     }
 
