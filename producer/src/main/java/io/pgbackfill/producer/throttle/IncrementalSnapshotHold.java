@@ -31,6 +31,8 @@ public final class IncrementalSnapshotHold implements AutoCloseable {
      * again after the restart; so the first tick without a reason to hold writes a resume, which comes after it.
      */
     private boolean signalledPause = true;
+    /** Whether this process wrote a pause (with no snapshot left, only such a pause is lifted). */
+    private boolean wrotePause;
 
     /** @param signalTable schema-qualified, unquoted parts: {@code pgbackfill}, {@code <slot>_signal} */
     public IncrementalSnapshotHold(PipelineSpec spec, ControlledPacer pacer, BooleanSupplier snapshotLeft, String schema, String signalTable) {
@@ -56,9 +58,18 @@ public final class IncrementalSnapshotHold implements AutoCloseable {
             pacer.count(why, TICK_MS);
         }
         boolean hold = why != null;
-        if (hold == signalledPause || (!left && !signalledPause)) {
+        if (!left) {
+            if (signalledPause && wrotePause) {
+                signal(false, null); // the snapshot ended (or the producer stops) while held by us: lift it
+            }
             return;
         }
+        if (hold != signalledPause) {
+            signal(hold, why);
+        }
+    }
+
+    private void signal(boolean hold, String why) {
         String type = hold ? "pause-snapshot" : "resume-snapshot";
         try (Connection c = spec.source().open();
              PreparedStatement ps = c.prepareStatement("INSERT INTO " + signalTable + " (id, type, data) VALUES (?, ?, '{}')")) {
@@ -66,6 +77,7 @@ public final class IncrementalSnapshotHold implements AutoCloseable {
             ps.setString(2, type);
             ps.executeUpdate();
             signalledPause = hold;
+            wrotePause |= hold;
             if (!"rate-limit".equals(why)) {
                 LOG.info("incremental snapshot: {}{}", type, hold ? " (" + why + ")" : "");
             }
