@@ -89,6 +89,8 @@ public final class ChangeEventProducer implements Stage {
     private volatile boolean incrementalRunning;
     /** The highest heartbeat LSN whose watermarks Kafka has acknowledged: everything read before it is in Kafka. */
     private final AtomicLong watermarksFlushed = new AtomicLong();
+    /** Pause, throttling and the rate limit of the snapshot; streaming is never held (throttle package). */
+    private final io.pgbackfill.producer.throttle.SnapshotControl snapshotControl;
 
     public ChangeEventProducer(ProducerConfig config) {
         this.config = config;
@@ -99,6 +101,8 @@ public final class ChangeEventProducer implements Stage {
             tablesBySource.put(t.sourceName().id(), t);
             rawTopicBySource.put(t.sourceName().id(), spec.rawTopic(t));
         }
+        this.snapshotControl = new io.pgbackfill.producer.throttle.SnapshotControl(spec, () -> running && "no_data".equals(snapshotMode) && !snapshotDone(),
+                SourceSetup.SCHEMA, SourceSetup.signalTable(spec));
     }
 
     /**
@@ -205,6 +209,7 @@ public final class ChangeEventProducer implements Stage {
         KafkaTopics.ensure(spec.kafka(), List.of(spec.rereadTopic()), 1);
         kafka = new KafkaProducer<>(kafkaProperties(), new ByteArraySerializer(), new ByteArraySerializer());
         SnapshotNotifications.listen(topicPrefix(), this::onNotification);
+        snapshotControl.start(); // before the engine: a rate limit or pause set before the start holds from the first row
         engine = DebeziumEngine.create(ChangeEventFormat.of(io.debezium.embedded.Connect.class))
                 .using(debeziumProperties())
                 .notifying(this::handleBatch)
@@ -398,6 +403,9 @@ public final class ChangeEventProducer implements Stage {
         };
         Map<String, Map<String, Object>> lastScanned = null;
         long heartbeat = 0;
+        int interleavedReads = 0;
+        // The initial scan runs before streaming starts: waiting here holds the scan and nothing else.
+        snapshotControl.pacer().admit(initialScanRows(records));
         for (RecordChangeEvent<SourceRecord> rce : records) {
             ChangeEvent e = converter.convert(rce.record());
             if (e == null) {
@@ -424,6 +432,8 @@ public final class ChangeEventProducer implements Stage {
                     if (StructConverter.isInitialScan(rce.record())) {
                         lastScanned = lastScanned == null ? new HashMap<>() : lastScanned;
                         lastScanned.put(e.table(), e.key());
+                    } else {
+                        interleavedReads++;
                     }
                 }
                 kafka.send(new ProducerRecord<>(topic, EventCodec.encodeKey(e.key()), value), onSent);
@@ -438,10 +448,28 @@ public final class ChangeEventProducer implements Stage {
             resumeAfter.putAll(lastScanned); // only keys Kafka has acknowledged
         }
         watermarksFlushed.accumulateAndGet(heartbeat, Math::max);
+        snapshotControl.pacer().record(interleavedReads); // held between chunks by pause-snapshot signals, never here
         for (RecordChangeEvent<SourceRecord> rce : records) {
             committer.markProcessed(rce);
         }
         committer.markBatchFinished();
+    }
+
+    private static int initialScanRows(List<RecordChangeEvent<SourceRecord>> records) {
+        int n = 0;
+        for (RecordChangeEvent<SourceRecord> rce : records) {
+            // heartbeats and other records without a source block are not scan rows
+            if (rce.record().value() instanceof org.apache.kafka.connect.data.Struct v && v.schema().field("source") != null
+                    && StructConverter.isInitialScan(rce.record())) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Pause, throttle and rate-limit state of the snapshot (status, metrics). */
+    public io.pgbackfill.producer.throttle.SnapshotControl snapshotControl() {
+        return snapshotControl;
     }
 
     private void emitWatermarks(ChangeEvent heartbeat, org.apache.kafka.clients.producer.Callback onSent) {
@@ -619,6 +647,7 @@ public final class ChangeEventProducer implements Stage {
     @Override
     public void close() throws Exception {
         running = false;
+        snapshotControl.pacer().close(); // release a scan waiting for its turn, so the engine can stop
         if (rereads != null) {
             rereads.close();
         }
@@ -639,5 +668,6 @@ public final class ChangeEventProducer implements Stage {
             writeState();
         }
         SnapshotNotifications.forget(topicPrefix());
+        snapshotControl.close();
     }
 }

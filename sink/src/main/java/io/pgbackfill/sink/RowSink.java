@@ -81,6 +81,8 @@ public final class RowSink implements Stage {
     private final Map<TopicPartition, Long> committed = new HashMap<>();
 
     private final MemoryBudget memory;
+    /** Pause and (same-database target) throttling, from the control topic. */
+    private io.pgbackfill.sink.control.WriteHold writeHold;
 
     public RowSink(PipelineSpec spec, SinkConfig config) {
         this.spec = spec;
@@ -127,6 +129,7 @@ public final class RowSink implements Stage {
         all.addAll(dlqByTopic.values());
         KafkaTopics.ensure(spec.kafka(), all, spec.kafka().partitions());
         KafkaTopics.ensure(spec.kafka(), List.of(spec.rereadTopic()), 1);
+        writeHold = new io.pgbackfill.sink.control.WriteHold(spec).start();
         consumer = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         dlq = new KafkaProducer<>(producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
         consumer.subscribe(topics, new ConsumerRebalanceListener() {
@@ -185,6 +188,12 @@ public final class RowSink implements Stage {
     private void run() {
         try {
             while (running) {
+                boolean hold = writeHold.holding();
+                if (hold) {
+                    consumer.pause(consumer.assignment()); // keeps polling (and its group membership), fetches nothing
+                } else if (!consumer.paused().isEmpty()) {
+                    consumer.resume(consumer.paused());
+                }
                 var records = consumer.poll(Duration.ofMillis(Math.max(5, config.lingerMs() / 2)));
                 long now = System.currentTimeMillis();
                 for (ConsumerRecord<byte[], byte[]> r : records) {
@@ -207,7 +216,7 @@ public final class RowSink implements Stage {
                         flush();
                     }
                 }
-                if (batch.ageMs(System.currentTimeMillis()) >= config.lingerMs()) {
+                if (!hold && batch.ageMs(System.currentTimeMillis()) >= config.lingerMs()) {
                     flush();
                 }
                 if (batch.isEmpty()) {
@@ -519,6 +528,11 @@ public final class RowSink implements Stage {
         return retries.get();
     }
 
+    /** Milliseconds the sink held its writes (paused, or throttled into a same-database target). */
+    public long heldMillis() {
+        return writeHold == null ? 0 : writeHold.heldMillis();
+    }
+
     @Override
     public void close() throws Exception {
         running = false;
@@ -532,6 +546,9 @@ public final class RowSink implements Stage {
             dlq.close(Duration.ofSeconds(10));
         }
         closeQuietly();
+        if (writeHold != null) {
+            writeHold.close();
+        }
     }
 
     /** Thrown out of a backoff sleep when the sink is closing. */

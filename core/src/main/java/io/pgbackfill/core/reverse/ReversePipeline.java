@@ -80,7 +80,9 @@ public final class ReversePipeline {
         CutoverSpec c = forward.cutover();
         return new PipelineSpec(new SpecText(forward.pipelineName() + NAME_SUFFIX, forward.name().line(), forward.name().column()), source, target, kafka,
                 new SnapshotSpec(forward.snapshot().chunkSize(), "none"), forward.sink(), tables,
-                new CutoverSpec(c.oldSuffix(), c.lockTimeoutMs(), c.attempts(), switchCommand), forward.memory());
+                new CutoverSpec(c.oldSuffix(), c.lockTimeoutMs(), c.attempts(), switchCommand), forward.memory(),
+                // No throttle (it paces snapshot reads; this pipeline takes none) and none of the forward hooks.
+                null, null);
     }
 
     /**
@@ -107,7 +109,7 @@ public final class ReversePipeline {
     /** The same reverse pipeline with the given tables (keyed by the catalog). */
     static PipelineSpec withTables(PipelineSpec reverse, List<TableSpec> tables) {
         return new PipelineSpec(reverse.name(), reverse.source(), reverse.target(), reverse.kafka(), reverse.snapshot(), reverse.sink(), tables,
-                reverse.cutover(), reverse.memory());
+                reverse.cutover(), reverse.memory(), reverse.throttle(), reverse.hooks());
     }
 
     /** The connection with {@value #WRITER_SETTING} set on every session (pgjdbc's {@code options} parameter). */

@@ -20,6 +20,8 @@ import java.util.Objects;
  *             reverse: {old_column: expression over the new row}}]
  * cutover:  {oldSuffix, lockTimeoutMs, attempts, switchCommand}
  * memory:   {stageBudgetMiB}
+ * throttle: {intervalMs, replicaLagMs, slotRetainedMiB, query, critical: {...}, rowsPerSecond} (see ThrottleSpec)
+ * hooks:    {startup, snapshotDone, beforeCutover, afterCutover, failure, timeoutSeconds} (see HooksSpec)
  * </pre>
  * Every section key with its type, default, unit and valid values: {@link SpecOptions}, and generated from it,
  * docs/spec-reference.md.
@@ -33,7 +35,9 @@ public record PipelineSpec(
         SinkSpec sink,
         @JsonProperty(required = true) List<TableSpec> tables,
         CutoverSpec cutover,
-        MemorySpec memory) {
+        MemorySpec memory,
+        ThrottleSpec throttle,
+        HooksSpec hooks) {
 
     public PipelineSpec {
         source = source == null ? null : source.as("source");
@@ -43,12 +47,14 @@ public record PipelineSpec(
         sink = sink == null ? SinkSpec.DEFAULT : sink;
         cutover = cutover == null ? CutoverSpec.DEFAULT : cutover;
         memory = memory == null ? MemorySpec.DEFAULT : memory;
+        throttle = throttle == null ? ThrottleSpec.DEFAULT : throttle;
+        hooks = hooks == null ? HooksSpec.DEFAULT : hooks;
         tables = tables == null ? List.of() : List.copyOf(tables);
     }
 
     public PipelineSpec(SpecText name, ConnectionSpec source, ConnectionSpec target, KafkaSpec kafka, SnapshotSpec snapshot,
                         SinkSpec sink, List<TableSpec> tables, CutoverSpec cutover) {
-        this(name, source, target, kafka, snapshot, sink, tables, cutover, null);
+        this(name, source, target, kafka, snapshot, sink, tables, cutover, null, null, null);
     }
 
     /** The target connection; a spec without one migrates inside the source database. */
@@ -102,19 +108,27 @@ public record PipelineSpec(
         return "pgbackfill-" + pipelineName() + "-transformer";
     }
 
+    /**
+     * Runtime control ({@link io.pgbackfill.core.control.ControlTopic}): pause, rate limit, chunk size, cutover hold,
+     * and the producer's throttle report; compacted, one partition, read by every stage.
+     */
+    public String controlTopic() {
+        return topicPrefix() + ".control";
+    }
+
     public String sinkGroupId() {
         return "pgbackfill-" + pipelineName() + "-sink";
     }
 
     public PipelineSpec withKafka(KafkaSpec k) {
-        return new PipelineSpec(name, source, target, k, snapshot, sink, tables, cutover, memory);
+        return new PipelineSpec(name, source, target, k, snapshot, sink, tables, cutover, memory, throttle, hooks);
     }
 
     public PipelineSpec withConnections(ConnectionSpec s, ConnectionSpec t) {
-        return new PipelineSpec(name, s, t, kafka, snapshot, sink, tables, cutover, memory);
+        return new PipelineSpec(name, s, t, kafka, snapshot, sink, tables, cutover, memory, throttle, hooks);
     }
 
     public PipelineSpec withSink(SinkSpec s) {
-        return new PipelineSpec(name, source, target, kafka, snapshot, s, tables, cutover, memory);
+        return new PipelineSpec(name, source, target, kafka, snapshot, s, tables, cutover, memory, throttle, hooks);
     }
 }

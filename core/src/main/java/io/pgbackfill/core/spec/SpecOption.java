@@ -24,6 +24,10 @@ public record SpecOption<T>(String section, String key, Class<T> type, T default
                 description, rule, v -> v >= min && (max == null || v <= max));
     }
 
+    static SpecOption<Long> longInteger(String section, String key, String defaultText, String unit, long min, String description) {
+        return new SpecOption<>(section, key, Long.class, null, defaultText, unit, description, "at least " + min, v -> v >= min);
+    }
+
     static SpecOption<String> choice(String section, String key, String defaultValue, List<String> values, String description) {
         return new SpecOption<>(section, key, String.class, defaultValue, defaultValue, "", description,
                 String.join(" | ", values), values::contains);

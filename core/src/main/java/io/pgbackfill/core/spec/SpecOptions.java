@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * Every setting a spec can give, per section ({@link SpecOption}), and the values no key sets, each with why it is
  * fixed ({@link Fixed}). The section records ({@link KafkaSpec}, {@link SnapshotSpec}, {@link SinkSpec},
- * {@link CutoverSpec}, {@link MemorySpec}) resolve their values through these; the stage configs take the fixed
+ * {@link CutoverSpec}, {@link MemorySpec}, {@link ThrottleSpec}, {@link HooksSpec}) resolve their values through these; the stage configs take the fixed
  * values from here; docs/spec-reference.md is generated from both ({@link SpecReference}) and checked by a test.
  */
 public final class SpecOptions {
@@ -54,16 +54,46 @@ public final class SpecOptions {
             "Bytes of records one stage may hold at once (Debezium's queue, Kafka fetches, Streams buffers, the sink's batch). "
                     + "Derived: (heap - 96 MiB) / (8 x stages in the JVM), between 4 and 256 MiB.", "between 1 and 4096", v -> v >= 1 && v <= 4096);
 
+    public static final SpecOption<Integer> THROTTLE_INTERVAL_MS = SpecOption.integer("throttle", "intervalMs", 1000, "ms", 50, null,
+            "How often the producer runs the source-health checks below.");
+    public static final SpecOption<Long> THROTTLE_REPLICA_LAG_MS = SpecOption.longInteger("throttle", "replicaLagMs", "no check", "ms", 0,
+            "The snapshot's reads wait while the largest replay lag of the source's physical replicas (pg_stat_replication) is over this.");
+    public static final SpecOption<Long> THROTTLE_SLOT_RETAINED_MIB = SpecOption.longInteger("throttle", "slotRetainedMiB", "no check", "MiB", 0,
+            "The snapshot's reads wait while this pipeline's replication slot retains more WAL than this.");
+    public static final SpecOption<String> THROTTLE_QUERY = SpecOption.text("throttle", "query", "no check",
+            "A query run on the source at each check; the snapshot's reads wait while it returns true.");
+    @SuppressWarnings("rawtypes")
+    public static final SpecOption<Map> THROTTLE_CRITICAL = new SpecOption<>("throttle", "critical", Map.class, null, "none", "",
+            "{replicaLagMs, slotRetainedMiB}: thresholds that pause the pipeline instead of slowing it, until `backfill ctl SPEC resume`.", "", v -> true);
+    public static final SpecOption<Long> THROTTLE_ROWS_PER_SECOND = SpecOption.longInteger("throttle", "rowsPerSecond", "no limit", "rows/s", 1,
+            "The snapshot's rate limit at start; change it while running with `backfill ctl SPEC rate-limit N`.");
+
+    public static final SpecOption<String> HOOKS_STARTUP = SpecOption.text("hooks", "startup", "none",
+            "Command (sh -c) run once a stage has started, with the pipeline's state in PGBACKFILL_* variables (docs/control.md).");
+    public static final SpecOption<String> HOOKS_SNAPSHOT_DONE = SpecOption.text("hooks", "snapshotDone", "none",
+            "Command run once the snapshot is complete (producer, or up).");
+    public static final SpecOption<String> HOOKS_BEFORE_CUTOVER = SpecOption.text("hooks", "beforeCutover", "none",
+            "Command run before the cutover takes its lock; a non-zero exit refuses the cutover (exit 1, nothing changed).");
+    public static final SpecOption<String> HOOKS_AFTER_CUTOVER = SpecOption.text("hooks", "afterCutover", "none",
+            "Command run after a cutover switched, with the write pause in PGBACKFILL_WRITE_PAUSE_MS.");
+    public static final SpecOption<String> HOOKS_FAILURE = SpecOption.text("hooks", "failure", "none",
+            "Command run once when a stage fails, with the reason in PGBACKFILL_FAILURE.");
+    public static final SpecOption<Integer> HOOKS_TIMEOUT_SECONDS = SpecOption.integer("hooks", "timeoutSeconds", 60, "s", 1, null,
+            "Longest a hook may run; one that runs longer is stopped and counts as failed.");
+
     /** Every key, by section, in the order the reference lists them. */
     public static final Map<String, List<SpecOption<?>>> SECTIONS = Map.of(
             "kafka", List.of(KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC_PREFIX, KAFKA_PARTITIONS, KAFKA_PROPERTIES),
             "snapshot", List.of(SNAPSHOT_CHUNK_SIZE, SNAPSHOT_MODE),
             "sink", List.of(SINK_BATCH_SIZE, SINK_LINGER_MS, SINK_COPY_THRESHOLD, SINK_TRUNCATE),
             "cutover", List.of(CUTOVER_OLD_SUFFIX, CUTOVER_LOCK_TIMEOUT_MS, CUTOVER_ATTEMPTS, CUTOVER_SWITCH_COMMAND),
-            "memory", List.of(MEMORY_STAGE_BUDGET_MIB));
+            "memory", List.of(MEMORY_STAGE_BUDGET_MIB),
+            "throttle", List.of(THROTTLE_INTERVAL_MS, THROTTLE_REPLICA_LAG_MS, THROTTLE_SLOT_RETAINED_MIB, THROTTLE_QUERY, THROTTLE_CRITICAL,
+                    THROTTLE_ROWS_PER_SECOND),
+            "hooks", List.of(HOOKS_STARTUP, HOOKS_SNAPSHOT_DONE, HOOKS_BEFORE_CUTOVER, HOOKS_AFTER_CUTOVER, HOOKS_FAILURE, HOOKS_TIMEOUT_SECONDS));
 
     /** The order of the sections in the reference. */
-    public static final List<String> SECTION_ORDER = List.of("kafka", "snapshot", "sink", "cutover", "memory");
+    public static final List<String> SECTION_ORDER = List.of("kafka", "snapshot", "sink", "cutover", "memory", "throttle", "hooks");
 
     /**
      * A value that no spec key sets, used by a stage, and why it is fixed.

@@ -30,7 +30,7 @@ class SpecReferenceTest {
     @Test
     void everyKeyOfEverySectionIsInTheRegistry() {
         Map<String, Class<? extends Record>> records = Map.of("kafka", KafkaSpec.class, "snapshot", SnapshotSpec.class, "sink", SinkSpec.class,
-                "cutover", CutoverSpec.class, "memory", MemorySpec.class);
+                "cutover", CutoverSpec.class, "memory", MemorySpec.class, "throttle", ThrottleSpec.class, "hooks", HooksSpec.class);
         assertThat(SpecOptions.SECTION_ORDER).containsExactlyInAnyOrderElementsOf(records.keySet());
         records.forEach((section, type) -> {
             List<String> keys = Arrays.stream(type.getRecordComponents()).map(RecordComponent::getName).toList();

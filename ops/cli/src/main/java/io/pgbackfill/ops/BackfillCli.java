@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
         description = {"Online PostgreSQL data migrations: snapshot + CDC (Debezium) -> transform (Kafka Streams) -> idempotent sink.",
                 "", "Typical order: spec check -> rehearse -> preflight -> up -> status -> verify -> cutover -> teardown."},
         subcommands = {SpecCommand.class, RehearseCommand.class, PreflightCommand.class, ServiceCommands.UpCommand.class,
-                StatusCommand.class, VerifyCommand.class, CutoverCommand.class, RollbackCommand.class, ResyncCommand.class, TeardownCommand.class, DlqCommand.class,
+                StatusCommand.class, CtlCommand.class, VerifyCommand.class, CutoverCommand.class, RollbackCommand.class, ResyncCommand.class, TeardownCommand.class, DlqCommand.class,
                 ServiceCommands.ProducerCommand.class, ServiceCommands.TransformerCommand.class, ServiceCommands.SinkCommand.class})
 public final class BackfillCli implements Runnable {
     /** @deprecated use {@link ExitCode#OK} (kept for branches in flight; remove once they are merged). */

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.transform.MigrationPlan;
+import io.pgbackfill.core.control.ControlTopic;
+import io.pgbackfill.ops.control.CutoverHold;
+import io.pgbackfill.ops.control.Hooks;
 import io.pgbackfill.ops.cutover.Cutover;
 import io.pgbackfill.ops.cutover.CutoverGuard;
 import io.pgbackfill.ops.cutover.SwitchSteps;
@@ -33,7 +36,8 @@ import picocli.CommandLine.Option;
                 "written in the last moments (never a whole table), and either renames old -> old_<suffix> and new -> old and moves",
                 "sequences in one transaction (same database), or syncs the target's sequences and runs cutover.switchCommand or",
                 "waits for --confirm-file (new cluster). It reports the write pause.",
-                "With --postpone-flag it keeps verifying what changes and waits while the file exists.",
+                "With --postpone-flag it keeps verifying what changes and waits while the file exists; `backfill ctl SPEC postpone-cutover`",
+                "makes it wait too (shown in status), and `backfill ctl SPEC cancel-cutover` abandons it. A failing hooks.beforeCutover refuses it.",
                 "Exit codes: 0 switched; 1 refused or aborted, and nothing changed."})
 public final class CutoverCommand implements Callable<Integer> {
     @Mixin
@@ -77,7 +81,13 @@ public final class CutoverCommand implements Callable<Integer> {
             out.println("cutover of the reverse stream: that is `backfill rollback SPEC`");
             return ExitCode.CANNOT_START;
         }
+        long startedAt = System.currentTimeMillis();
         MigrationPlan plan = spec.plan();
+        java.util.Optional<String> cancelled = CutoverHold.await(plan.spec(), startedAt, out); // backfill ctl SPEC postpone-cutover
+        if (cancelled.isPresent()) {
+            out.println(cancelled.get() + ": nothing changed");
+            return json(ExitCode.PROBLEM, "abandoned", null, null);
+        }
         SwitchSteps steps = SwitchSteps.NONE;
         if (reverseStream) {
             if (!ReversePipeline.missing(plan.spec()).isEmpty()) {
@@ -99,9 +109,19 @@ public final class CutoverCommand implements Callable<Integer> {
             verdict.refusals().forEach(r -> out.println("  - " + r));
             return json(ExitCode.PROBLEM, "refused", verdict, null);
         }
+        Hooks hooks = new Hooks(plan.spec(), "cutover");
+        Hooks.Outcome before = hooks.run(Hooks.BEFORE_CUTOVER, ControlTopic.read(plan.spec()), java.util.Map.of());
+        if (!before.ok()) {
+            out.println("cutover refused:");
+            out.println("  - the beforeCutover hook failed (exit " + before.exitCode() + ")" + (before.output().isEmpty() ? "" : ": " + before.output()));
+            return json(ExitCode.PROBLEM, "refused", verdict, null);
+        }
         long lastVerifyLsn = VerifyLog.last(plan.spec()).orElseThrow().sourceLsn();
         Cutover.Outcome o = new Cutover(plan, out, Duration.ofSeconds(drainTimeout), confirmFile, Duration.ofSeconds(confirmTimeout), steps)
                 .run(lastVerifyLsn, verdict.deadLetters(), acceptDeadLetters);
+        if (o.done()) {
+            hooks.run(Hooks.AFTER_CUTOVER, ControlTopic.read(plan.spec()), java.util.Map.of("PGBACKFILL_WRITE_PAUSE_MS", Long.toString(o.pauseMillis())));
+        }
         out.println(o.done() ? "cutover: DONE, write pause " + o.pauseMillis() + " ms. Next: stop the pipeline, then `backfill teardown SPEC`"
                 + (reverseStream ? "; start the reverse stream: `backfill up SPEC --reverse`." : ".") : "cutover: NOT DONE (nothing changed)");
         return json(o.done() ? ExitCode.OK : ExitCode.PROBLEM, o.done() ? "done" : "not done", verdict, o);

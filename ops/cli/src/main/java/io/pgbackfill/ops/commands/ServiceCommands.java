@@ -4,6 +4,7 @@ import io.pgbackfill.core.Stage;
 import io.pgbackfill.core.spec.SpecOptions;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
+import io.pgbackfill.ops.control.StageHooks;
 import io.pgbackfill.ops.metrics.Health;
 import io.pgbackfill.ops.metrics.MetricsOptions;
 import io.pgbackfill.ops.metrics.ServiceMetrics;
@@ -20,7 +21,9 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -48,8 +51,10 @@ public final class ServiceCommands {
      * what exists before it runs, {@code afterStart} over what start() creates), then runs it until stopped.
      */
     static int serve(String name, Stage stage, PipelineSpec spec, MetricsOptions metrics,
-                     Consumer<ServiceMetrics> beforeStart, Consumer<ServiceMetrics> afterStart) throws Exception {
-        try (ServiceMetrics m = metrics.open(spec)) {
+                     Consumer<ServiceMetrics> beforeStart, Consumer<ServiceMetrics> afterStart, BooleanSupplier snapshotDone) throws Exception {
+        // Hooks (spec `hooks:`) are named after the stage: producer, transformer, sink, or up for the in-process pipeline.
+        String hookStage = name.startsWith("pipeline ") ? "up" : name;
+        try (ServiceMetrics m = metrics.open(spec); StageHooks hooks = new StageHooks(spec, hookStage)) {
             beforeStart.accept(m);
             try {
                 stage.start();
@@ -61,7 +66,11 @@ public final class ServiceCommands {
             metrics.logProgress(m);
             // Up while the stage runs; down with the reason once it failed or (Kafka Streams) stopped running.
             m.reportHealth(() -> stage.failure() != null || stage.isRunning() ? Health.of(stage.failure()) : Health.down("not running"));
-            return runUntilStopped(stage, name);
+            hooks.started();
+            if (snapshotDone != null) {
+                hooks.watchSnapshot(snapshotDone);
+            }
+            return runUntilStopped(stage, hooks.onFailure(stage::failure), name);
         }
     }
 
@@ -77,7 +86,7 @@ public final class ServiceCommands {
      * Runs until SIGTERM/SIGINT or until the stage fails on its own (exit 3). On a signal the stage closes cleanly and
      * the JVM then exits as signalled processes do (143 for SIGTERM); 0 is returned for callers running it in-process.
      */
-    static int runUntilStopped(Stage stage, String name) throws Exception {
+    static int runUntilStopped(Stage stage, Supplier<Throwable> failure, String name) throws Exception {
         boolean inProcess = !mainProcess;
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
@@ -95,8 +104,9 @@ public final class ServiceCommands {
         System.out.println(name + " running; Ctrl-C (SIGTERM) stops it cleanly, offsets are kept");
         try {
             while (!stop.await(500, TimeUnit.MILLISECONDS)) {
-                if (stage.failure() != null) {
-                    System.err.println(name + " failed: " + io.pgbackfill.core.Redaction.redact(String.valueOf(stage.failure().getMessage())));
+                Throwable failed = failure.get();
+                if (failed != null) {
+                    System.err.println(name + " failed: " + io.pgbackfill.core.Redaction.redact(String.valueOf(failed.getMessage())));
                     if (!inProcess) {
                         // A supervisor restarts what exits: never leave a process that holds its group and does nothing.
                         FatalErrors.haltAfter(CLOSE_GRACE_SECONDS);
@@ -141,7 +151,7 @@ public final class ServiceCommands {
             ResyncMarker.refuseIfPending(stateDir);
             ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, spec.stateDir(stateDir).resolve("producer")).withFreshState(freshState));
             // Meters after start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
-            return serve("producer", p, s, metrics, ServiceCommands::none, m -> MetricsOptions.watch(m, p, s));
+            return serve("producer", p, s, metrics, ServiceCommands::none, m -> MetricsOptions.watch(m, p, s), p::snapshotDone);
         }
     }
 
@@ -167,7 +177,7 @@ public final class ServiceCommands {
             MigrationPlan plan = spec.plan();
             TransformerApp t = new TransformerApp(plan, new TransformerConfig(stateDir.resolve("streams-" + ProcessHandle.current().pid()), threads,
                     SpecOptions.STREAMS_COMMIT_INTERVAL_MS.value()));
-            return serve("transformer", t, plan.spec(), metrics, m -> MetricsOptions.watch(m, t, plan.spec()), ServiceCommands::none);
+            return serve("transformer", t, plan.spec(), metrics, m -> MetricsOptions.watch(m, t, plan.spec()), ServiceCommands::none, null);
         }
     }
 
@@ -186,7 +196,7 @@ public final class ServiceCommands {
         public Integer call() throws Exception {
             PipelineSpec s = spec.spec();
             RowSink sink = new RowSink(s, SinkConfig.from(s.sink()));
-            return serve("sink", sink, s, metrics, m -> MetricsOptions.watch(m, sink, s), ServiceCommands::none);
+            return serve("sink", sink, s, metrics, m -> MetricsOptions.watch(m, sink, s), ServiceCommands::none, null);
         }
     }
 
@@ -215,7 +225,8 @@ public final class ServiceCommands {
             return serve("pipeline " + plan.spec().pipelineName(), p, plan.spec(), metrics, m -> {
                 MetricsOptions.watch(m, p.transformer(), plan.spec());
                 MetricsOptions.watch(m, p.sink(), plan.spec());
-            }, m -> MetricsOptions.watch(m, p.producer(), plan.spec())); // the producer after start(), as in ProducerCommand
+            }, m -> MetricsOptions.watch(m, p.producer(), plan.spec()), // the producer after start(), as in ProducerCommand
+                    () -> p.producer().snapshotDone());
         }
     }
 }

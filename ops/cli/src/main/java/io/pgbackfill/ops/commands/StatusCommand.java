@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = {"Shows the state of a pipeline on one screen.",
-                "Snapshot progress and ETA, replication-slot lag and retained WAL, consumer-group lag per stage and partition (transformer application.id, sink group), dead letters, long-running source queries.",
+                "Snapshot progress and ETA, replication-slot lag and retained WAL, consumer-group lag per stage and partition (transformer application.id, sink group), dead letters, long-running source queries,",
+                "and control: running or paused (by whom, why) or throttled (which check, value vs threshold), rate limit and chunk size.",
                 "Same groups as: ops/scripts/consumer-groups.sh SPEC. Exit 0; 1 if the slot is missing or lost."})
 public final class StatusCommand implements Callable<Integer> {
     @Mixin
@@ -43,6 +44,7 @@ public final class StatusCommand implements Callable<Integer> {
                 if (!spec.reverse()) {
                     io.pgbackfill.ops.cutover.reverse.ReverseStream.present(s).ifPresent(System.out::println);
                 }
+                System.out.print(io.pgbackfill.ops.control.ControlScreen.render(now.control(), s));
             }
             if (watch == null) {
                 return now.slot().exists() && !"lost".equals(now.slot().walStatus()) ? ExitCode.OK : ExitCode.PROBLEM;

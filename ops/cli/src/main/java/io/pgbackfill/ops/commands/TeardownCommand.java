@@ -95,6 +95,7 @@ public final class TeardownCommand implements Callable<Integer> {
                     topics.addAll(List.of(s.rawTopic(t), s.rowsTopic(t), s.dlqTopic(t)));
                 }
                 topics.add(s.rereadTopic());
+                topics.add(s.controlTopic());
                 var existing = admin.listTopics().names().get();
                 List<String> present = topics.stream().filter(existing::contains).toList();
                 if (!present.isEmpty()) {

@@ -39,6 +39,7 @@ public final class MetricsOptions {
 
     public static void watch(ServiceMetrics metrics, ChangeEventProducer producer, PipelineSpec spec) {
         StageMetrics.producer(metrics.registry(), producer, spec);
+        ControlMetrics.producer(metrics.registry(), producer);
         metrics.own(SourceProbe.start(spec, producer, metrics.registry(), SOURCE_POLL));
     }
 
@@ -49,6 +50,7 @@ public final class MetricsOptions {
 
     public static void watch(ServiceMetrics metrics, RowSink sink, PipelineSpec spec) {
         StageMetrics.sink(metrics.registry(), sink, spec);
+        ControlMetrics.sink(metrics.registry(), sink);
         metrics.own(ConsumerLagProbe.start(spec, ConsumerLagProbe.Stage.SINK, metrics.registry(), KAFKA_POLL));
     }
 }

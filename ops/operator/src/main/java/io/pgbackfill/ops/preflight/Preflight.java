@@ -152,6 +152,7 @@ public final class Preflight {
         out.add(longTx == 0 ? Check.pass("long transactions", "none over 5 minutes")
                 : Check.warn("long transactions", longTx + " open for over 5 minutes: they hold back the snapshot and VACUUM",
                 "look at pg_stat_activity (backfill status lists them) and end them or wait"));
+        io.pgbackfill.ops.control.ThrottlePreflight.check(c, spec.throttle(), out);
         disk(c, out);
     }
 

@@ -40,7 +40,8 @@ public record PipelineStatus(
         Long sinkWatermarkLag,
         List<String> longQueries,
         Map<String, TopicSettings> topics,
-        int brokers) {
+        int brokers,
+        io.pgbackfill.core.control.ControlState control) {
 
     public record Slot(String name, boolean exists, boolean active, long lagBytes, long retainedBytes, String walStatus) {
     }
@@ -145,7 +146,13 @@ public record PipelineStatus(
             throw io.pgbackfill.core.kafka.KafkaClientConfig.cannotStart(spec.kafka(), e).map(RuntimeException.class::cast)
                     .orElseGet(() -> new IllegalStateException("Kafka at " + spec.kafka().bootstrapServers() + ": " + e.getCause().getMessage(), e.getCause()));
         }
-        return new PipelineStatus(System.currentTimeMillis(), slot, snapshot, groups, dlq, watermarkLag, longQueries, topics, brokers);
+        io.pgbackfill.core.control.ControlState control;
+        try {
+            control = io.pgbackfill.core.control.ControlTopic.read(spec); // pause, throttle, rate limit: see ops/control
+        } catch (RuntimeException e) {
+            control = io.pgbackfill.core.control.ControlState.EMPTY;
+        }
+        return new PipelineStatus(System.currentTimeMillis(), slot, snapshot, groups, dlq, watermarkLag, longQueries, topics, brokers, control);
     }
 
     private static boolean allPartitionsDone(Connection c, PipelineSpec spec, TableSpec t) {

@@ -63,10 +63,12 @@ class MonitoringQueriesTest {
         RowSink sink = new RowSink(spec, SinkConfig.from(spec.sink()));
         try (ServiceMetrics metrics = ServiceMetrics.withoutEndpoint(spec.pipelineName())) {
             StageMetrics.producer(metrics.registry(), producer, spec);
+            io.pgbackfill.ops.metrics.ControlMetrics.producer(metrics.registry(), producer);
             metrics.own(SourceProbe.idle(spec, producer, metrics.registry()));
             StageMetrics.transformer(metrics.registry(), transformer, spec);
             metrics.own(ConsumerLagProbe.idle(spec, ConsumerLagProbe.Stage.TRANSFORMER, metrics.registry()));
             StageMetrics.sink(metrics.registry(), sink, spec);
+            io.pgbackfill.ops.metrics.ControlMetrics.sink(metrics.registry(), sink);
             metrics.own(ConsumerLagProbe.idle(spec, ConsumerLagProbe.Stage.SINK, metrics.registry()));
             Set<String> names = new TreeSet<>();
             for (String line : metrics.prometheus().scrape().split("\n")) {

@@ -173,6 +173,8 @@ final class ChaosHarness implements AutoCloseable {
     /**
      * The demo spec, small snapshot chunks (a snapshot of a few thousand rows takes a few seconds, so faults land in
      * it). {@code -Dchaos.snapshotMode=M} sets {@code snapshot.mode} (left to the product's default otherwise).
+     * {@code -Dchaos.throttle=true} adds throttling: a throttle query true one second in three, the replica-lag and
+     * retained-WAL checks, and a snapshot rate limit, so faults also land while the snapshot is held.
      */
     private Path writeSpec() throws IOException {
         String mode = System.getProperty("chaos.snapshotMode", "");
@@ -182,7 +184,10 @@ final class ChaosHarness implements AutoCloseable {
                 source: {jdbcUrl: "%s", user: postgres}
                 kafka: {bootstrapServers: "%s", partitions: %d}
                 snapshot: %s
-                %s""".formatted(PIPELINE, postgres.jdbcUrl(DATABASE), broker.bootstrapServers(), PARTITIONS, snapshot, UsersSplitSpec.tables("users")));
+                %s
+                %s""".formatted(PIPELINE, postgres.jdbcUrl(DATABASE), broker.bootstrapServers(), PARTITIONS, snapshot,
+                Boolean.getBoolean("chaos.throttle") ? "throttle: {intervalMs: 250, replicaLagMs: 60000, slotRetainedMiB: 102400, rowsPerSecond: 4000, "
+                        + "query: \"SELECT extract(epoch FROM clock_timestamp())::bigint % 3 = 0\"}" : "", UsersSplitSpec.tables("users")));
     }
 
     PipelineSpec spec() {
