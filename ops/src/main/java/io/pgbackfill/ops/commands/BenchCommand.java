@@ -41,7 +41,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--write-rate", defaultValue = "2000", description = "writes per second during a lag phase (default ${DEFAULT-VALUE})")
     int writeRate;
 
-    @Option(names = "--lag-seconds", defaultValue = "20", description = "seconds a lag phase keeps writing after its snapshot (default ${DEFAULT-VALUE})")
+    @Option(names = "--lag-seconds", defaultValue = "20", description = "seconds of steady streaming a lag phase measures, after the first 10 s past its snapshot (default ${DEFAULT-VALUE})")
     int lagSeconds;
 
     @Option(names = "--partitions", defaultValue = "4", description = "Kafka partitions per topic (default ${DEFAULT-VALUE})")
