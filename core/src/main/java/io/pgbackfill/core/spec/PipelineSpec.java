@@ -15,7 +15,7 @@ import java.util.Objects;
  * target:   same keys; omitted = the source database
  * kafka:    {bootstrapServers, topicPrefix (default pgbackfill.NAME), partitions (default 4),
  *            properties: {client property: value | {env: VAR} | {file: PATH}}}
- * snapshot: {chunkSize (default 10000)}
+ * snapshot: {mode: chunked (default) | initial | incremental, chunkSize (default 10000)}
  * sink:     {batchSize (default 5000), lingerMs (default 50), copyThreshold (default 1000), truncate: refuse|apply}
  * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper}]
  * cutover:  {renameTo, lockTimeoutMs, switchCommand}
