@@ -238,6 +238,10 @@ final class ChunkedSnapshot implements AutoCloseable {
     /** Creates the window row if needed and returns its current mark value; later marks only grow from there. */
     private long initMarks(Connection c) throws SQLException {
         c.setAutoCommit(true);
+        try (var st = c.createStatement()) {
+            st.execute("SET TimeZone = 'UTC'"); // timestamptz text in UTC: read without a date parser (timestamptz below)
+            st.execute("SET DateStyle = 'ISO'");
+        }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + SourceSetup.SCHEMA + "." + SourceSetup.HEARTBEAT_TABLE
                 + " (pipeline, fence) VALUES (?, 0) ON CONFLICT DO NOTHING")) {
             ps.setString(1, markRow);
@@ -302,6 +306,10 @@ final class ChunkedSnapshot implements AutoCloseable {
         Map<String, Object> lastKey = null;
         long tsMs = System.currentTimeMillis();
         String[] names = cols.stream().map(Column::name).toArray(String[]::new);
+        boolean[] utcText = new boolean[cols.size()];
+        for (int i = 0; i < cols.size(); i++) {
+            utcText[i] = cols.get(i).type().kind() == io.pgbackfill.core.catalog.ColumnType.Kind.TIMESTAMPTZ;
+        }
         // A transaction only so that pgjdbc fetches in rounds (a cursor) instead of holding the whole chunk twice.
         c.setAutoCommit(false);
         try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -310,7 +318,7 @@ final class ChunkedSnapshot implements AutoCloseable {
                 while (rs.next()) {
                     Map<String, Object> values = new LinkedHashMap<>(cols.size() * 2);
                     for (int i = 0; i < cols.size(); i++) {
-                        values.put(names[i], CanonicalValues.fromJdbc(rs, i + 1, cols.get(i).type()));
+                        values.put(names[i], utcText[i] ? timestamptz(rs, i + 1, cols.get(i)) : CanonicalValues.fromJdbc(rs, i + 1, cols.get(i).type()));
                     }
                     Map<String, Object> k = new LinkedHashMap<>(key.size() * 2);
                     for (int j = 0; j < keyPos.length; j++) {
@@ -336,6 +344,16 @@ final class ChunkedSnapshot implements AutoCloseable {
         w.lastKey = lastKey;
         w.last = rows.size() < chunkRows;
         w.rows = rows;
+    }
+
+    /** timestamptz from the server's text (the session is in UTC, ISO style): no date parsing for ordinary values. */
+    private static Object timestamptz(ResultSet rs, int i, Column col) throws SQLException {
+        String text = rs.getString(i);
+        if (text == null) {
+            return null;
+        }
+        String fast = CanonicalValues.timestamptzFromUtcText(text);
+        return fast != null ? fast : CanonicalValues.fromJdbc(rs, i, col.type());
     }
 
     private String redact(Exception e) {

@@ -104,6 +104,10 @@ public record PipelineSpec(
         return "pgbackfill-" + pipelineName() + "-sink";
     }
 
+    public PipelineSpec withSnapshot(SnapshotSpec s) {
+        return new PipelineSpec(name, source, target, kafka, s, sink, tables, cutover, memory);
+    }
+
     public PipelineSpec withKafka(KafkaSpec k) {
         return new PipelineSpec(name, source, target, k, snapshot, sink, tables, cutover, memory);
     }
