@@ -67,7 +67,7 @@ final class DebeziumSnapshotApproach implements Approach {
             p.setProperty("offset.storage.file.filename", state.resolve("offsets.dat").toString());
             p.setProperty("converter.schemas.enable", "false");
             long t0 = System.nanoTime();
-            try (DebeziumEngine<io.debezium.engine.ChangeEvent<String, String>> engine = DebeziumEngine.create(Json.class)
+            DebeziumEngine<io.debezium.engine.ChangeEvent<String, String>> engine = DebeziumEngine.create(Json.class)
                     .using(p)
                     .notifying((records, committer) -> {
                         for (var r : records) {
@@ -90,8 +90,9 @@ final class DebeziumSnapshotApproach implements Approach {
                             failure.compareAndSet(null, error != null ? error : new IllegalStateException(message));
                         }
                     })
-                    .build()) {
-                ExecutorService thread = Executors.newSingleThreadExecutor(r -> new Thread(r, "bench-debezium-bare"));
+                    .build();
+            ExecutorService thread = Executors.newSingleThreadExecutor(r -> new Thread(r, "bench-debezium-bare"));
+            try {
                 thread.execute(engine);
                 long deadline = System.nanoTime() + TIMEOUT.toNanos();
                 long nextPrint = System.nanoTime() + 5_000_000_000L;
@@ -109,6 +110,7 @@ final class DebeziumSnapshotApproach implements Approach {
                     Thread.sleep(10);
                 }
                 seconds = (System.nanoTime() - t0) / 1e9;
+            } finally {
                 engine.close();
                 thread.shutdown();
                 thread.awaitTermination(30, TimeUnit.SECONDS);

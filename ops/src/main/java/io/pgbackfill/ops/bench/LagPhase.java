@@ -45,7 +45,7 @@ final class LagPhase {
         String database = "bench_lag_" + rows;
         String pipelineName = "bench-lag-" + rows;
         BenchDatabase.seed(infra, database, rows);
-        PipelineSpec spec = BenchSpecs.usersSplit(infra, database, pipelineName, options.partitions());
+        PipelineSpec spec = BenchSpecs.usersSplit(infra, database, pipelineName, options);
         MigrationPlan plan = MigrationPlan.connect(spec, BenchSpecs.ORIGIN);
         long phaseStartMicros;
         try (Connection c = infra.connect(database)) {

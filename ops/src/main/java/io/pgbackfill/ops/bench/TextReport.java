@@ -13,7 +13,9 @@ final class TextReport {
                 Figures.count(r.options().rows()), r.totalSeconds()));
         sb.append("machine: ").append(Figures.machine(r)).append('\n');
         sb.append("transform: name split at the first space into first_name/last_name, lower(email); seconds = start until the target")
-                .append(" holds every row; each target verified afterwards with SQL EXCEPT (not timed)\n\n");
+                .append(" holds every row; each target verified afterwards with SQL EXCEPT (not timed)\n");
+        sb.append("pgbackfill snapshot mode: ").append(r.options().snapshotMode() == null ? io.pgbackfill.core.spec.SnapshotSpec.DEFAULT.mode()
+                : r.options().snapshotMode()).append("\n\n");
         int w = r.approaches().stream().mapToInt(a -> a.label().length()).max().orElse(20) + 2;
         String row = "%-" + w + "s %10s %9s %11s %14s  %s%n";
         sb.append(String.format(Locale.ROOT, row, "approach", "rows", "seconds", "rows/s", "vs pgbackfill", "result"));

@@ -47,12 +47,15 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "4", description = "Kafka partitions per topic (default ${DEFAULT-VALUE})")
     int partitions;
 
+    @Option(names = "--snapshot-mode", description = "pgbackfill's snapshot.mode: chunked, initial or incremental (default: the spec's, chunked)")
+    String snapshotMode;
+
     @Option(names = "--out", defaultValue = "target/bench", description = "directory of the reports (default ${DEFAULT-VALUE})")
     Path out;
 
     @Override
     public Integer call() throws Exception {
-        BenchOptions options = new BenchOptions(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, out);
+        BenchOptions options = new BenchOptions(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, out, snapshotMode);
         System.out.println("starting PostgreSQL and Kafka...");
         BenchResults results;
         try (Infrastructure infra = Infrastructure.start()) {
