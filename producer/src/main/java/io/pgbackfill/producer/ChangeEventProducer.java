@@ -40,9 +40,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Source stage: Debezium Embedded (PostgreSQL, pgoutput) to Kafka. One raw topic per source table,
- * keyed by the primary key; every heartbeat becomes a watermark on every partition. The snapshot is
- * Debezium's incremental snapshot: chunked by key, interleaved with streaming, and resumed from the
- * offsets after a restart instead of starting over.
+ * keyed by the primary key; every heartbeat becomes a watermark on every partition. The snapshot, by
+ * default, is {@link ChunkedSnapshot}: chunks by key read beside the stream and emitted in order with it at
+ * their window marks, resumed by key after a restart (or Debezium's initial scan or incremental snapshot,
+ * by {@code snapshot.mode}).
  *
  * <p>Delivery: a Debezium batch is sent, the Kafka producer flushed, and only then are its records
  * marked processed, so Debezium offsets (and the slot's confirmed LSN) never pass what Kafka holds.
@@ -91,6 +92,11 @@ public final class ChangeEventProducer implements Stage {
     private final AtomicLong watermarksFlushed = new AtomicLong();
     /** Pause, throttling and the rate limit of the snapshot; streaming is never held (throttle package). */
     private final io.pgbackfill.producer.throttle.SnapshotControl snapshotControl;
+    /** The chunked snapshot (the default mode) while tables are left to read; null otherwise. */
+    private volatile ChunkedSnapshot chunked;
+    private ConsumerBacklogPacer backlogPacer;
+    /** Tables the chunked snapshot is to read, decided at start. */
+    private final List<String> chunkTables = new ArrayList<>();
 
     public ChangeEventProducer(ProducerConfig config) {
         this.config = config;
@@ -101,7 +107,9 @@ public final class ChangeEventProducer implements Stage {
             tablesBySource.put(t.sourceName().id(), t);
             rawTopicBySource.put(t.sourceName().id(), spec.rawTopic(t));
         }
-        this.snapshotControl = new io.pgbackfill.producer.throttle.SnapshotControl(spec, () -> running && "no_data".equals(snapshotMode) && !snapshotDone(),
+        this.snapshotControl = new io.pgbackfill.producer.throttle.SnapshotControl(spec,
+                // Debezium's incremental snapshot is held by signals; the chunked one waits in its own reader (ChunkGate).
+                () -> running && "no_data".equals(snapshotMode) && !spec.snapshot().chunked() && !snapshotDone(),
                 SourceSetup.SCHEMA, SourceSetup.signalTable(spec));
     }
 
@@ -167,7 +175,19 @@ public final class ChangeEventProducer implements Stage {
             boolean anyLeft = snapshotDone.values().stream().anyMatch(d -> !d);
             // The slot alone decides: if it exists, a scan may have begun from its consistent point (even before any
             // offsets were written), so only the resume path is safe; streaming from the slot misses nothing.
-            if (!spec.snapshot().incremental() && !slot) {
+            if (spec.snapshot().chunked()) {
+                // Stream from a slot created first; read the tables in chunks beside the stream (ChunkedSnapshot).
+                snapshotMode = "no_data";
+                boolean created = SourceSetup.prepare(c, spec, true);
+                if (created) {
+                    resumeAfter.clear(); // a new slot: whatever an old state says, read every table from its first key
+                }
+                for (TableSpec t : spec.tables()) {
+                    if (!snapshotDone.get(t.sourceName().id())) {
+                        chunkTables.add(t.sourceName().id());
+                    }
+                }
+            } else if (spec.snapshot().initial() && !slot) {
                 // First start (or nothing to resume from): Debezium's initial scan, which creates the slot together
                 // with the exported snapshot it reads, in key order so that an interruption can resume by key.
                 Files.deleteIfExists(config.stateDir().resolve("offsets.dat"));
@@ -232,6 +252,9 @@ public final class ChangeEventProducer implements Stage {
         stateWriter.scheduleAtFixedRate(this::writeState, 1, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::retrySnapshots, 0, 1, TimeUnit.SECONDS);
         stateWriter.scheduleWithFixedDelay(this::watchSlot, 5, 5, TimeUnit.SECONDS);
+        if (!chunkTables.isEmpty()) {
+            startChunkedSnapshot();
+        }
         rereads = new RereadRelay(spec, Map.copyOf(schemas), new RereadRelay.Source() {
             @Override
             public boolean ready() {
@@ -249,6 +272,41 @@ public final class ChangeEventProducer implements Stage {
             }
         });
         rereads.start();
+    }
+
+    /**
+     * The chunked snapshot of {@link #chunkTables}: chunks lowered to the byte budget, at most three chunks' worth of
+     * records ahead of the transformer and the sink (the freshness of changes made meanwhile depends on it).
+     */
+    private void startChunkedSnapshot() {
+        int chunkRows = memory.rows(rowBytes, spec.snapshot().chunkSize());
+        backlogPacer = new ConsumerBacklogPacer(spec, 3L * chunkRows);
+        io.pgbackfill.producer.throttle.SnapshotPacer control = snapshotControl.pacer();
+        // Before each chunk: the backlog first (freshness), then pause, throttle and rate limit (live control).
+        ChunkGate gate = table -> {
+            backlogPacer.beforeChunk(table);
+            control.admit(memory.rows(rowBytes, control.chunkSize(spec.snapshot().chunkSize())));
+        };
+        ChunkedSnapshot snapshot = new ChunkedSnapshot(spec, Map.copyOf(schemas), Map.copyOf(rawTopicBySource), chunkTables, Map.copyOf(resumeAfter),
+                chunkRows, () -> memory.rows(rowBytes, control.chunkSize(spec.snapshot().chunkSize())), memory.rows(rowBytes, SNAPSHOT_FETCH_ROWS),
+                gate, this::chunkEmitted, t -> {
+                    failure.compareAndSet(null, HeapExhausted.isCause(t) ? new HeapExhausted("producer", memory, t) : t);
+                    LOG.error("chunked snapshot failed: {}", Redaction.redact(String.valueOf(t.getMessage()), spec.source().secret()));
+                });
+        chunked = snapshot;
+        snapshot.start();
+    }
+
+    /** A chunk is in Kafka: its last key is where a restart resumes; the table's last chunk ends its snapshot. */
+    private void chunkEmitted(String table, Map<String, Object> lastKey, long rows, boolean last) {
+        rowsRead.get(table).addAndGet(rows);
+        if (lastKey != null) {
+            resumeAfter.put(table, lastKey);
+        }
+        if (last) {
+            LOG.info("chunked snapshot of {} read: {} rows", table, rowsRead.get(table).get());
+            markDone(List.of(table));
+        }
     }
 
     /** Files in the state directory that belong to one source. */
@@ -405,13 +463,30 @@ public final class ChangeEventProducer implements Stage {
         long heartbeat = 0;
         int interleavedReads = 0;
         // The initial scan runs before streaming starts: waiting here holds the scan and nothing else.
+        // (The chunked snapshot waits in its own reader thread, between chunks: never here.)
         snapshotControl.pacer().admit(initialScanRows(records));
+        ChunkedSnapshot chunks = chunked;
+        List<ChunkedSnapshot.Window> sentChunks = null;
         for (RecordChangeEvent<SourceRecord> rce : records) {
             ChangeEvent e = converter.convert(rce.record());
             if (e == null) {
                 continue;
             }
             lastLsn.accumulateAndGet(e.lsn(), Math::max);
+            if (chunks != null && heartbeatTable.equals(e.table()) && chunks.isMark(e)) {
+                ChunkedSnapshot.Window w = chunks.onMark(e);
+                if (w != null) {
+                    // The chunk goes out here, in order with the stream: behind every change committed before its
+                    // high mark, ahead of every change after it.
+                    for (ChunkedSnapshot.Row r : w.survivors()) {
+                        kafka.send(new ProducerRecord<>(w.topic, r.key(), r.value()), onSent);
+                    }
+                    eventsOut.addAndGet(w.rows.size());
+                    sentChunks = sentChunks == null ? new ArrayList<>() : sentChunks;
+                    sentChunks.add(w);
+                }
+                continue;
+            }
             if (heartbeatTable.equals(e.table())) {
                 emitWatermarks(e, onSent);
                 heartbeat = Math.max(heartbeat, e.lsn());
@@ -423,6 +498,9 @@ public final class ChangeEventProducer implements Stage {
             }
             byte[] value = EventCodec.encode(e);
             if (e.isTruncate()) {
+                if (chunks != null) {
+                    chunks.onTruncate(e.table());
+                }
                 for (int p = 0; p < spec.kafka().partitions(); p++) {
                     kafka.send(new ProducerRecord<>(topic, p, null, value), onSent);
                 }
@@ -436,7 +514,11 @@ public final class ChangeEventProducer implements Stage {
                         interleavedReads++;
                     }
                 }
-                kafka.send(new ProducerRecord<>(topic, EventCodec.encodeKey(e.key()), value), onSent);
+                byte[] key = EventCodec.encodeKey(e.key());
+                if (chunks != null) {
+                    chunks.onChange(e.table(), ChunkedSnapshot.keyId(key));
+                }
+                kafka.send(new ProducerRecord<>(topic, key, value), onSent);
             }
             eventsOut.incrementAndGet();
         }
@@ -449,6 +531,9 @@ public final class ChangeEventProducer implements Stage {
         }
         watermarksFlushed.accumulateAndGet(heartbeat, Math::max);
         snapshotControl.pacer().record(interleavedReads); // held between chunks by pause-snapshot signals, never here
+        if (sentChunks != null) {
+            sentChunks.forEach(chunks::emitted);
+        }
         for (RecordChangeEvent<SourceRecord> rce : records) {
             committer.markProcessed(rce);
         }
@@ -648,6 +733,12 @@ public final class ChangeEventProducer implements Stage {
     public void close() throws Exception {
         running = false;
         snapshotControl.pacer().close(); // release a scan waiting for its turn, so the engine can stop
+        if (chunked != null) {
+            chunked.close();
+        }
+        if (backlogPacer != null) {
+            backlogPacer.close();
+        }
         if (rereads != null) {
             rereads.close();
         }

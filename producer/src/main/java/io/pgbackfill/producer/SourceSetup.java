@@ -29,6 +29,14 @@ public final class SourceSetup {
         return spec.slotName() + "_signal";
     }
 
+    /**
+     * The heartbeat-table row whose updates are the chunked snapshot's window marks ({@link ChunkedSnapshot}): a row of
+     * its own, so marks are not watermarks. The space keeps it apart from every pipeline name.
+     */
+    public static String windowMarkRow(PipelineSpec spec) {
+        return spec.pipelineName() + " snapshot-window";
+    }
+
     public static String publication(PipelineSpec spec) {
         return spec.slotName();
     }

@@ -66,6 +66,31 @@ public final class CanonicalValues {
     }
 
     /**
+     * PostgreSQL's own text of a timestamptz in a session with {@code TimeZone = 'UTC'} and {@code DateStyle = ISO}
+     * ("yyyy-MM-dd HH:mm:ss[.ffffff]+00") in canonical form without a date parser, or null for anything else (BC
+     * dates, years past 9999, infinity, another zone): the caller then reads the value the slow way.
+     */
+    public static String timestamptzFromUtcText(String s) {
+        int n = s.length();
+        if (n < 22 || n > 29 || s.charAt(4) != '-' || s.charAt(10) != ' ' || s.charAt(n - 3) != '+' || s.charAt(n - 2) != '0'
+                || s.charAt(n - 1) != '0') {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder(27).append(s, 0, 10).append('T').append(s, 11, 19);
+        if (n == 22) {
+            return sb.append(".000000Z").toString();
+        }
+        if (s.charAt(19) != '.') {
+            return null;
+        }
+        sb.append(s, 19, n - 3);
+        for (int digits = n - 23; digits < 6; digits++) {
+            sb.append('0');
+        }
+        return sb.append('Z').toString();
+    }
+
+    /**
      * The common case without a date parser (it showed in profiles): "yyyy-MM-ddTHH:mm:ss[.f…]Z" only needs
      * its fraction padded to six digits. Anything else (offsets, long years, infinity) takes the slow path.
      */

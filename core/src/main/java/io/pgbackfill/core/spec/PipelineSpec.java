@@ -14,7 +14,7 @@ import java.util.Objects;
  * source:   {jdbcUrl (TLS etc. as URL parameters), user, passwordEnv | passwordFile}
  * target:   same keys; omitted = the source database
  * kafka:    {bootstrapServers, topicPrefix, partitions, properties: {client property: value | {env: VAR} | {file: PATH}}}
- * snapshot: {chunkSize, mode}
+ * snapshot: {mode: chunked (default) | initial | incremental | none, chunkSize}
  * sink:     {batchSize, lingerMs, copyThreshold, truncate}
  * tables:   [{source, target, key, filter, columns: {target_column: expression}, mapper,
  *             reverse: {old_column: expression over the new row}}]
@@ -118,6 +118,10 @@ public record PipelineSpec(
 
     public String sinkGroupId() {
         return "pgbackfill-" + pipelineName() + "-sink";
+    }
+
+    public PipelineSpec withSnapshot(SnapshotSpec s) {
+        return new PipelineSpec(name, source, target, kafka, s, sink, tables, cutover, memory, throttle, hooks);
     }
 
     public PipelineSpec withKafka(KafkaSpec k) {

@@ -24,10 +24,12 @@ public final class SpecOptions {
                     + "a secret is a reference, {env: VAR} or {file: PATH}. See docs/connections.md.", "", v -> true);
 
     public static final SpecOption<Integer> SNAPSHOT_CHUNK_SIZE = SpecOption.integer("snapshot", "chunkSize", 10_000, "rows", 1, null,
-            "Rows per chunk of an incremental snapshot (and of a re-read after an interrupted initial scan); Debezium holds one chunk in memory.");
-    public static final SpecOption<String> SNAPSHOT_MODE = SpecOption.choice("snapshot", "mode", "initial", List.of("incremental", "initial", "none"),
-            "initial: one consistent scan in key order, resumed after the last key Kafka has if interrupted. "
-                    + "incremental: chunks by key interleaved with streaming (DBLog), slower but never a long transaction. "
+            "Rows per chunk of a chunked or incremental snapshot (and of a re-read after an interrupted initial scan); at most two chunks are in memory, and the byte budget lowers it for wide rows.");
+    public static final SpecOption<String> SNAPSHOT_MODE = SpecOption.choice("snapshot", "mode", "chunked", List.of("chunked", "initial", "incremental", "none"),
+            "chunked: pgbackfill's own chunks by primary key read beside the stream (DBLog window marks): changes made during the "
+                    + "snapshot reach the target as they happen, no long transaction, resumed by key after a restart. "
+                    + "initial: Debezium's one consistent scan in key order; changes made meanwhile wait until it ends. "
+                    + "incremental: Debezium's incremental snapshot (chunked, interleaved, ~3x slower per row). "
                     + "none: streaming only, every table counts as snapshotted from the start (the reverse stream after a cutover).");
 
     public static final SpecOption<Integer> SINK_BATCH_SIZE = SpecOption.integer("sink", "batchSize", 5000, "rows", 1, null,

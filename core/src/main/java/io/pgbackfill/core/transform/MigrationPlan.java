@@ -65,6 +65,14 @@ public final class MigrationPlan {
         return spec;
     }
 
+    /** The same compiled transforms under settings that do not change them (snapshot mode, sink, memory). */
+    public MigrationPlan withSpec(PipelineSpec other) {
+        if (!other.tables().equals(spec.tables())) {
+            throw new IllegalArgumentException("a plan's tables cannot change without compiling it again");
+        }
+        return new MigrationPlan(other, tables, sources);
+    }
+
     public List<TableTransform> tables() {
         return tables;
     }

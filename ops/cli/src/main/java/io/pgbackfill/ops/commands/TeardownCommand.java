@@ -76,10 +76,12 @@ public final class TeardownCommand implements Callable<Integer> {
                     removed.add("signal table " + SourceSetup.SCHEMA + "." + SourceSetup.signalTable(s));
                 }
                 if (st.executeQuery("SELECT 1 FROM pg_class WHERE oid = to_regclass('" + SourceSetup.SCHEMA + "." + SourceSetup.HEARTBEAT_TABLE + "')").next()) {
-                    try (PreparedStatement d = c.prepareStatement("DELETE FROM " + SourceSetup.SCHEMA + "." + SourceSetup.HEARTBEAT_TABLE + " WHERE pipeline = ?")) {
-                        d.setString(1, s.pipelineName());
-                        if (d.executeUpdate() > 0) {
-                            removed.add("heartbeat row " + s.pipelineName());
+                    for (String row : List.of(s.pipelineName(), SourceSetup.windowMarkRow(s))) {
+                        try (PreparedStatement d = c.prepareStatement("DELETE FROM " + SourceSetup.SCHEMA + "." + SourceSetup.HEARTBEAT_TABLE + " WHERE pipeline = ?")) {
+                            d.setString(1, row);
+                            if (d.executeUpdate() > 0) {
+                                removed.add("heartbeat row " + row);
+                            }
                         }
                     }
                 }

@@ -4,6 +4,7 @@ import io.pgbackfill.core.state.SinkState;
 import io.pgbackfill.core.kafka.GroupPositions;
 import io.pgbackfill.core.kafka.KafkaTopics;
 import io.pgbackfill.core.spec.PipelineSpec;
+import io.pgbackfill.core.spec.SnapshotSpec;
 import io.pgbackfill.core.spec.TableSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.ops.pipeline.CatchUp;
@@ -89,7 +90,10 @@ public final class Resync {
         long from = restart();
         ResyncMarker.write(stateDir, from);
         resetPositions();
-        try (Pipeline pipeline = new Pipeline(plan, stateDir, SinkConfig.from(spec.sink()))) {
+        // Debezium's initial scan, whatever the spec says: the reconciliation below tells delivered rows by their LSN
+        // (at or past `from`), and only that scan gives its rows one; chunked and incremental snapshot rows carry 0.
+        PipelineSpec scan = spec.withSnapshot(new SnapshotSpec(spec.snapshot().chunkSize(), SnapshotSpec.INITIAL));
+        try (Pipeline pipeline = new Pipeline(plan.withSpec(scan), stateDir, SinkConfig.from(spec.sink()))) {
             pipeline.start();
             say.accept("taking a new snapshot (slot " + spec.slotName() + " created again)...");
             CatchUp.await(spec, true, timeout, () -> pipeline.failure() == null);

@@ -14,12 +14,18 @@ import java.util.List;
  * @param writeRate       writes per second (inserts and updates) during a lag phase
  * @param lagSeconds      how long a lag phase keeps writing after its snapshot is done (the streaming steady state)
  * @param partitions      Kafka partitions per topic, for pgbackfill and for the Connect topic alike
+ * @param snapshotMode    pgbackfill's {@code snapshot.mode} (null: the spec's default), to compare modes in like conditions
  * @param outDir          where bench.txt, bench.json and bench.html go
  */
 public record BenchOptions(long rows, long rowByRowSample, boolean kafkaConnect, boolean lagPhase, List<Long> lagRows,
-                           int writeRate, int lagSeconds, int partitions, Path outDir) {
+                           int writeRate, int lagSeconds, int partitions, Path outDir, String snapshotMode) {
     /** The in-place UPDATE approach's key range per statement (the brief's 10k). */
     public static final int IN_PLACE_RANGE = 10_000;
+
+    public BenchOptions(long rows, long rowByRowSample, boolean kafkaConnect, boolean lagPhase, List<Long> lagRows, int writeRate, int lagSeconds,
+                        int partitions, Path outDir) {
+        this(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, outDir, null);
+    }
 
     public BenchOptions {
         lagRows = List.copyOf(lagRows);

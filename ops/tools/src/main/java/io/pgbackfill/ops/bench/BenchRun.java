@@ -34,7 +34,7 @@ public final class BenchRun {
     /** The approaches, in the order they run and are reported. */
     static List<Approach> approaches() {
         return List.of(new RowByRowApproach(), new InPlaceUpdateApproach(), new OfflineInsertSelectApproach(),
-                new PgbackfillApproach(), new KafkaConnectApproach());
+                new PgbackfillApproach(), new DebeziumSnapshotApproach(), new KafkaConnectApproach());
     }
 
     public BenchResults run() throws Exception {

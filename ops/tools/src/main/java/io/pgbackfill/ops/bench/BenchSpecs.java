@@ -21,6 +21,12 @@ final class BenchSpecs {
     private BenchSpecs() {
     }
 
+    static PipelineSpec usersSplit(Infrastructure infra, String database, String pipelineName, BenchOptions options) throws IOException, SQLException {
+        PipelineSpec spec = usersSplit(infra, database, pipelineName, options.partitions());
+        return options.snapshotMode() == null ? spec
+                : spec.withSnapshot(new io.pgbackfill.core.spec.SnapshotSpec(spec.snapshot().chunkSize(), options.snapshotMode()));
+    }
+
     static PipelineSpec usersSplit(Infrastructure infra, String database, String pipelineName, int partitions) throws IOException, SQLException {
         PipelineSpec bundled = DemoRun.bundledSpec(null);
         ConnectionSpec db = ConnectionSpec.of(infra.jdbcUrl(database), infra.user(), Secret.of(infra.password(), "embedded"));

@@ -83,17 +83,20 @@ final class HtmlReport {
                 + "second, each stamping <code>created_at</code> with <code>clock_timestamp()</code>. A probe looks the tracked writes up in "
                 + "<code>users_v2</code> by key every %d ms (less often while a backlog builds up during the snapshot): lag = PostgreSQL's clock "
                 + "when the row is first seen there minus the write's stamp. "
-                + "&ldquo;Streaming&rdquo; counts writes made after the snapshot finished. Peak heap is the most heap in use (HeapWatch; garbage "
+                + "&ldquo;Streaming&rdquo; counts writes made from " + LagPhase.SETTLE_SECONDS + " s after the snapshot finished; the first "
+                + LagPhase.SETTLE_SECONDS + " s after it are shown apart. Peak heap is the most heap in use (HeapWatch; garbage "
                 + "included, so it follows the collector's sizing); live heap is heap in use right after a full GC at the end of the phase, "
                 + "the pipeline still running (what it retains); peak RSS is VmHWM of this JVM, which also holds the in-process Kafka broker.</p>", first.targetWriteRate(), first.pollMillis()));
-        sb.append("<table><tr><th>table rows</th><th>snapshot s</th><th>writes/s</th><th>streaming p50 / p95 / p99 / max ms (samples)</th>"
-                + "<th>during snapshot p50 / p99 / max ms</th><th>peak heap</th><th>live heap</th><th>peak RSS</th><th>result</th></tr>");
+        sb.append("<table><tr><th>table rows</th><th>snapshot s</th><th>snapshot rows/s</th><th>writes/s</th><th>streaming p50 / p95 / p99 / max ms (samples)</th>"
+                + "<th>first " + LagPhase.SETTLE_SECONDS + " s after the snapshot p50 / p99 ms</th><th>during snapshot p50 / p99 / max ms</th><th>peak heap</th><th>live heap</th><th>peak RSS</th><th>result</th></tr>");
         for (LagResult l : r.lagPhases()) {
             sb.append("<tr><td class=\"n\">").append(Figures.count(l.rows())).append("</td><td class=\"n\">").append(Figures.seconds(l.snapshotSeconds()))
+                    .append("</td><td class=\"n\">").append(Figures.rate(l.snapshotRowsPerSecond()))
                     .append("</td><td class=\"n\">").append(Figures.rate(l.achievedWriteRate()))
                     .append("</td><td class=\"n\">").append(Figures.millis(l.streaming().p50())).append(" / ").append(Figures.millis(l.streaming().p95()))
                     .append(" / ").append(Figures.millis(l.streaming().p99())).append(" / ").append(Figures.millis(l.streaming().max()))
                     .append(" (").append(l.streaming().samples()).append(")")
+                    .append("</td><td class=\"n\">").append(Figures.millis(l.afterSnapshot().p50())).append(" / ").append(Figures.millis(l.afterSnapshot().p99()))
                     .append("</td><td class=\"n\">").append(Figures.millis(l.duringSnapshot().p50())).append(" / ")
                     .append(Figures.millis(l.duringSnapshot().p99())).append(" / ").append(Figures.millis(l.duringSnapshot().max()))
                     .append("</td><td class=\"n\">").append(Figures.mib(l.peakHeapBytes()))

@@ -110,6 +110,8 @@ final class JsonReport {
         m.put("phaseSeconds", l.phaseSeconds());
         m.put("lagResolutionMillis", l.pollMillis());
         m.put("streamingLagMillis", stats(l.streaming()));
+        m.put("lagFirstSecondsAfterSnapshotMillis", stats(l.afterSnapshot()));
+        m.put("snapshotRowsPerSecond", l.snapshotRowsPerSecond());
         m.put("lagDuringSnapshotMillis", stats(l.duringSnapshot()));
         m.put("peakHeapBytes", l.peakHeapBytes());
         m.put("liveHeapBytes", l.liveHeapBytes());

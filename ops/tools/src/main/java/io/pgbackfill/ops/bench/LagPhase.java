@@ -26,6 +26,8 @@ final class LagPhase {
     private static final int TRACKED_PER_SECOND = 200;
     private static final long POLL_MILLIS = 20;
     private static final Duration SNAPSHOT_TIMEOUT = Duration.ofMinutes(30);
+    /** Writes in this many seconds after the snapshot are reported apart from the steady state (the pipeline settles). */
+    static final int SETTLE_SECONDS = 10;
 
     private final Infrastructure infra;
     private final BenchOptions options;
@@ -43,7 +45,7 @@ final class LagPhase {
         String database = "bench_lag_" + rows;
         String pipelineName = "bench-lag-" + rows;
         BenchDatabase.seed(infra, database, rows);
-        PipelineSpec spec = BenchSpecs.usersSplit(infra, database, pipelineName, options.partitions());
+        PipelineSpec spec = BenchSpecs.usersSplit(infra, database, pipelineName, options);
         MigrationPlan plan = MigrationPlan.connect(spec, BenchSpecs.ORIGIN);
         long phaseStartMicros;
         try (Connection c = infra.connect(database)) {
@@ -55,6 +57,7 @@ final class LagPhase {
         int trackEvery = Math.max(1, options.writeRate() / TRACKED_PER_SECOND);
         long t0 = System.nanoTime();
         double snapshotSeconds;
+        double snapshotDoneAtSeconds;
         long writes;
         long writeErrors;
         double achievedRate;
@@ -90,10 +93,13 @@ final class LagPhase {
             }
             snapshotSeconds = (System.nanoTime() - t0) / 1e9;
             try (Connection c = infra.connect(database)) {
-                probe.snapshotDoneAt(DbClock.nowMicros(c));
+                long doneMicros = DbClock.nowMicros(c);
+                probe.snapshotDoneAt(doneMicros);
+                snapshotDoneAtSeconds = (doneMicros - phaseStartMicros) / 1e6;
             }
-            out.printf(Locale.ROOT, "  snapshot done in %.1f s; writing on for %d s of streaming...%n", snapshotSeconds, options.lagSeconds());
-            long steadyEnd = System.nanoTime() + options.lagSeconds() * 1_000_000_000L;
+            out.printf(Locale.ROOT, "  snapshot done in %.1f s; writing on for %d s after it, then %d s of steady streaming...%n", snapshotSeconds,
+                    SETTLE_SECONDS, options.lagSeconds());
+            long steadyEnd = System.nanoTime() + (SETTLE_SECONDS + options.lagSeconds()) * 1_000_000_000L;
             while (System.nanoTime() < steadyEnd) {
                 failIfStopped(pipeline, probe);
                 Thread.sleep(100);
@@ -118,10 +124,12 @@ final class LagPhase {
             BenchDatabase.dropSlot(c, spec.slotName());
             mismatches = TransformOracle.transformMismatches(c, "users", null, "users_v2");
         }
-        List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot()).toList();
+        double settled = snapshotDoneAtSeconds + SETTLE_SECONDS;
+        List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() >= settled).toList();
+        List<LagSample> afterSnapshot = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() < settled).toList();
         List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
         return new LagResult(rows, options.writeRate(), achievedRate, writes, writeErrors, snapshotSeconds, phaseSeconds,
-                LagStats.of(streaming), LagStats.of(duringSnapshot), untracked, POLL_MILLIS, peakHeap, liveHeap, maxHeap,
+                LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot), untracked, POLL_MILLIS, peakHeap, liveHeap, maxHeap,
                 peakRss, rssReset, mismatches, samples, memorySamples);
     }
 

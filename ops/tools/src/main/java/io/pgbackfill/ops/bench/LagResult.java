@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * What one lag phase measured: pgbackfill on a {@code rows}-row table while a writer changed it.
  *
- * @param streaming        lags of writes made after the snapshot finished: the steady-state CDC lag
+ * @param streaming        lags of writes made from {@value LagPhase#SETTLE_SECONDS} s after the snapshot finished: the steady-state CDC lag
+ * @param afterSnapshot    lags of writes made in the first {@value LagPhase#SETTLE_SECONDS} s after the snapshot finished
  * @param duringSnapshot   lags of writes made while the snapshot was still copying
  * @param peakHeapBytes    peak heap in use over the phase (HeapWatch): garbage included, so it follows the collector's sizing
  * @param liveHeapBytes    heap in use right after a full GC at the end of the phase, the pipeline still running: what it retains
@@ -13,9 +14,14 @@ import java.util.List;
  * @param mismatches       rows of the target that differ from the transform of the source, after catching up
  */
 record LagResult(long rows, int targetWriteRate, double achievedWriteRate, long writes, long writeErrors, double snapshotSeconds,
-                 double phaseSeconds, LagStats streaming, LagStats duringSnapshot, int untrackedAtEnd, long pollMillis,
+                 double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot, int untrackedAtEnd, long pollMillis,
                  long peakHeapBytes, long liveHeapBytes, long maxHeapBytes, long peakRssBytes, boolean rssPeakIsPerPhase, long mismatches,
                  List<LagSample> samples, List<MemorySampler.Sample> memory) {
+
+    /** Snapshot rows per second (the table's rows over the time until the snapshot was done, writer running). */
+    double snapshotRowsPerSecond() {
+        return snapshotSeconds > 0 ? rows / snapshotSeconds : Double.NaN;
+    }
 
     boolean ok() {
         return mismatches == 0 && untrackedAtEnd == 0;

@@ -38,7 +38,7 @@ final class PgbackfillApproach implements Approach {
         try (Connection c = ctx.connect()) {
             BenchDatabase.execute(c, "TRUNCATE users_v2");
         }
-        PipelineSpec spec = BenchSpecs.usersSplit(ctx.infra(), ctx.database(), PIPELINE, ctx.options().partitions());
+        PipelineSpec spec = BenchSpecs.usersSplit(ctx.infra(), ctx.database(), PIPELINE, ctx.options());
         MigrationPlan plan = MigrationPlan.connect(spec, BenchSpecs.ORIGIN);
         long expected = ctx.sourceRows();
         double seconds;

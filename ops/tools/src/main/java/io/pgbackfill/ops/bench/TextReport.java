@@ -13,7 +13,9 @@ final class TextReport {
                 Figures.count(r.options().rows()), r.totalSeconds()));
         sb.append("machine: ").append(Figures.machine(r)).append('\n');
         sb.append("transform: name split at the first space into first_name/last_name, lower(email); seconds = start until the target")
-                .append(" holds every row; each target verified afterwards with SQL EXCEPT (not timed)\n\n");
+                .append(" holds every row; each target verified afterwards with SQL EXCEPT (not timed)\n");
+        sb.append("pgbackfill snapshot mode: ").append(r.options().snapshotMode() == null ? io.pgbackfill.core.spec.SnapshotSpec.DEFAULT.mode()
+                : r.options().snapshotMode()).append("\n\n");
         int w = r.approaches().stream().mapToInt(a -> a.label().length()).max().orElse(20) + 2;
         String row = "%-" + w + "s %10s %9s %11s %14s  %s%n";
         sb.append(String.format(Locale.ROOT, row, "approach", "rows", "seconds", "rows/s", "vs pgbackfill", "result"));
@@ -38,18 +40,22 @@ final class TextReport {
             LagResult first = r.lagPhases().get(0);
             sb.append(String.format(Locale.ROOT, "%nCDC lag and memory: pgbackfill with a writer at %,d writes/s (inserts + updates); lag = source commit"
                     + " -> row visible in users_v2 (streaming: to within %d ms)%n", first.targetWriteRate(), first.pollMillis()));
-            String lagRow = "%12s %10s %9s %24s %24s %10s %10s %10s  %s%n";
-            sb.append(String.format(Locale.ROOT, lagRow, "table rows", "snapshot s", "writes/s", "streaming p50/95/99/max", "in snapshot p50/99/max",
-                    "peak heap", "live heap", "peak RSS", "result"));
+            String lagRow = "%12s %10s %10s %9s %24s %20s %24s %10s %10s %10s  %s%n";
+            sb.append(String.format(Locale.ROOT, lagRow, "table rows", "snapshot s", "snap rows/s", "writes/s", "streaming p50/95/99/max",
+                    "first " + LagPhase.SETTLE_SECONDS + " s p50/99", "in snapshot p50/99/max", "peak heap", "live heap", "peak RSS", "result"));
             for (LagResult l : r.lagPhases()) {
-                sb.append(String.format(Locale.ROOT, lagRow, Figures.count(l.rows()), Figures.seconds(l.snapshotSeconds()), Figures.rate(l.achievedWriteRate()),
+                sb.append(String.format(Locale.ROOT, lagRow, Figures.count(l.rows()), Figures.seconds(l.snapshotSeconds()), Figures.rate(l.snapshotRowsPerSecond()),
+                        Figures.rate(l.achievedWriteRate()),
                         Figures.millis(l.streaming().p50()) + "/" + Figures.millis(l.streaming().p95()) + "/" + Figures.millis(l.streaming().p99()) + "/"
                                 + Figures.millis(l.streaming().max()) + " ms",
+                        Figures.millis(l.afterSnapshot().p50()) + "/" + Figures.millis(l.afterSnapshot().p99()) + " ms",
                         Figures.millis(l.duringSnapshot().p50()) + "/" + Figures.millis(l.duringSnapshot().p99()) + "/"
                                 + Figures.millis(l.duringSnapshot().max()) + " ms",
                         Figures.mib(l.peakHeapBytes()), Figures.mib(l.liveHeapBytes()), Figures.mib(l.peakRssBytes()),
                         l.ok() ? "verified" : "NOT verified: " + l.mismatches() + " mismatches, " + l.untrackedAtEnd() + " writes never seen"));
             }
+            sb.append("  streaming = writes from " + LagPhase.SETTLE_SECONDS + " s after the snapshot on; first " + LagPhase.SETTLE_SECONDS
+                    + " s = writes in the " + LagPhase.SETTLE_SECONDS + " s right after it; one row per --lag-rows size: the scaling rows\n");
             sb.append("  peak heap = most heap in use (garbage included); live heap = in use after a full GC at the end, pipeline running;")
                     .append(" RSS = whole JVM (in-process Kafka broker included)\n");
             if (r.lagPhases().stream().anyMatch(l -> !l.rssPeakIsPerPhase())) {

@@ -40,18 +40,21 @@ public final class BenchCommand implements Callable<Integer>, ToolCommand {
     @Option(names = "--write-rate", defaultValue = "2000", description = "writes per second during a lag phase (default ${DEFAULT-VALUE})")
     int writeRate;
 
-    @Option(names = "--lag-seconds", defaultValue = "20", description = "seconds a lag phase keeps writing after its snapshot (default ${DEFAULT-VALUE})")
+    @Option(names = "--lag-seconds", defaultValue = "20", description = "seconds of steady streaming a lag phase measures, after the first 10 s past its snapshot (default ${DEFAULT-VALUE})")
     int lagSeconds;
 
     @Option(names = "--partitions", defaultValue = "4", description = "Kafka partitions per topic (default ${DEFAULT-VALUE})")
     int partitions;
+
+    @Option(names = "--snapshot-mode", description = "pgbackfill's snapshot.mode: chunked, initial or incremental (default: the spec's, chunked)")
+    String snapshotMode;
 
     @Option(names = "--out", defaultValue = "target/bench", description = "directory of the reports (default ${DEFAULT-VALUE})")
     Path out;
 
     @Override
     public Integer call() throws Exception {
-        BenchOptions options = new BenchOptions(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, out);
+        BenchOptions options = new BenchOptions(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, out, snapshotMode);
         System.out.println("starting PostgreSQL and Kafka...");
         BenchResults results;
         try (Infrastructure infra = Infrastructure.start()) {

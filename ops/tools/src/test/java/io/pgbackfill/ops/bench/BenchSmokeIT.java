@@ -24,14 +24,15 @@ class BenchSmokeIT {
         BenchReports.write(results, out);
 
         assertThat(results.approaches()).extracting(ApproachResult::key)
-                .containsExactly("row-by-row", "in-place-update", "offline-insert-select", "pgbackfill", "kafka-connect");
+                .containsExactly("row-by-row", "in-place-update", "offline-insert-select", "pgbackfill", "debezium-snapshot", "kafka-connect");
         assertThat(results.approaches()).allSatisfy(a ->
                 assertThat(a.status()).as("%s: %s", a.key(), a.reason()).isEqualTo(ApproachResult.Status.OK));
         assertThat(results.approaches()).filteredOn(a -> !a.key().equals("row-by-row"))
                 .allSatisfy(a -> assertThat(a.rows()).as(a.key()).isEqualTo(10_000));
         assertThat(results.lagPhases()).singleElement().satisfies(lag -> {
             assertThat(lag.ok()).as("lag phase verified, every tracked write seen").isTrue();
-            assertThat(lag.streaming().samples()).as("writes tracked after the snapshot").isPositive();
+            assertThat(lag.streaming().samples()).as("writes tracked in the steady state").isPositive();
+            assertThat(lag.afterSnapshot().samples()).as("writes tracked right after the snapshot").isPositive();
             assertThat(lag.memory()).isNotEmpty();
         });
         assertThat(results.problems()).isEmpty();
