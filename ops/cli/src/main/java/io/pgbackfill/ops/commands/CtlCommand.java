@@ -12,8 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "ctl", mixinStandardHelpOptions = true,
-        description = {"Changes a running pipeline without a restart, through its control topic (<prefix>.control), which every stage",
-                "follows wherever it runs (one process or separate containers). ACTION:",
+        description = {"Changes a running pipeline without a restart.",
+                "It writes to the pipeline's control topic (<prefix>.control), which every stage follows wherever it runs (one process or separate containers). ACTION:",
                 "  pause                 snapshot reads and the sink's writes wait; the WAL keeps streaming into Kafka (no WAL piles up)",
                 "  resume                undo a pause (also one made by a critical throttle threshold)",
                 "  rate-limit N|off      the snapshot's rows per second",

@@ -12,8 +12,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "rollback", mixinStandardHelpOptions = true,
-        description = {"Switches the application back to the old tables after `cutover --reverse-stream`, with every write made to the new",
-                "tables since the cutover (the reverse stream, `backfill up SPEC --reverse`, keeps the old tables current).",
+        description = {"Switches the application back to the old tables after `cutover --reverse-stream`, keeping every write made since.",
+                "The reverse stream (`backfill up SPEC --reverse`) keeps the old tables current with every write made to the new tables since the cutover.",
                 "It refuses unless the reverse stream catches up within --max-lag-ms, a verify of the reverse mapping is clean (every old",
                 "row equals the reverse mapping of its new row) and the reverse dead-letter topics are empty or accepted. Then it blocks",
                 "writes to the new tables, drains, re-checks the rows written in the last moments, and either renames them back (same",
