@@ -11,9 +11,11 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
- * Re-read requests the producer has not finished yet: the re-read topic's end offset minus what the producer's relay
- * committed. The relay commits a request only once its rows are in the raw topics ahead of a watermark, so a backlog
- * of zero, followed by a fence the target passes, means every requested row is in the target (or the DLQ).
+ * Re-read requests the producer has not finished yet: the re-read topic's end offset against what the producer's relay
+ * committed. The relay commits a request only once its rows are in the raw topics ahead of a watermark, so once the
+ * relay has committed past the requests that existed at a moment, a fence the target passes afterwards means every row
+ * requested up to that moment is in the target (or the DLQ). Requests made later belong to later changes: waiting for
+ * an empty topic instead would never end while the application keeps writing.
  */
 final class RereadBacklog implements AutoCloseable {
     private final PipelineSpec spec;
@@ -26,8 +28,8 @@ final class RereadBacklog implements AutoCloseable {
         this.tp = new TopicPartition(spec.rereadTopic(), 0);
     }
 
-    /** Requests not finished yet. */
-    long size() throws InterruptedException {
+    /** The offset the next request will get: every request made so far is below it. */
+    long end() throws InterruptedException {
         long end;
         try {
             end = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
@@ -37,9 +39,11 @@ final class RereadBacklog implements AutoCloseable {
             }
             throw new IllegalStateException("cannot read the end of " + spec.rereadTopic() + ": " + e.getCause().getMessage(), e.getCause());
         }
-        if (end == 0) {
-            return 0;
-        }
+        return end;
+    }
+
+    /** The relay's committed offset: every request below it is finished. */
+    long done() throws InterruptedException {
         Map<TopicPartition, OffsetAndMetadata> committed;
         try {
             committed = admin.listConsumerGroupOffsets(spec.rereadGroupId()).partitionsToOffsetAndMetadata().get();
@@ -47,7 +51,7 @@ final class RereadBacklog implements AutoCloseable {
             throw new IllegalStateException("cannot read the offsets of group " + spec.rereadGroupId() + ": " + e.getCause().getMessage(), e.getCause());
         }
         OffsetAndMetadata done = committed == null ? null : committed.get(tp);
-        return Math.max(0, end - (done == null ? 0 : done.offset()));
+        return done == null ? 0 : done.offset();
     }
 
     @Override
