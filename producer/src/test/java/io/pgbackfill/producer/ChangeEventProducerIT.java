@@ -86,7 +86,7 @@ class ChangeEventProducerIT {
     }
 
     /**
-     * The chunked snapshot (default) never holds the stream up: with the snapshot held by its pacer (the transformer's
+     * The chunked snapshot never holds the stream up: with the snapshot held by its pacer (the transformer's
      * group has committed nothing past the first records, so the backlog is over the limit), a change to a row the
      * snapshot has not reached yet is in Kafka at once. Once the backlog is gone the snapshot goes on, and the row's
      * snapshot copy, read after the change, carries it.
@@ -103,7 +103,7 @@ class ChangeEventProducerIT {
                 name: producer-fresh
                 source: {jdbcUrl: x}
                 kafka: {partitions: 2}
-                snapshot: {chunkSize: 100}
+                snapshot: {chunkSize: 100, mode: chunked}
                 tables:
                   - source: public.users
                     target: public.users_v2
