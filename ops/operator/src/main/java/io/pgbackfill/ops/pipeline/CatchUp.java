@@ -41,19 +41,16 @@ public final class CatchUp {
      * Fences and waits until the target has everything committed on the source before the fence, including the rows
      * re-read for changes that did not carry their unchanged TOAST values (see ARCHITECTURE.md): the sink sends its
      * re-read requests before its batch commits, so once the fence is passed they are in the re-read topic; then this
-     * waits for the producer to finish them (only them: requests made later are for later changes) and for a second
-     * fence to pass, behind which their rows are.
+     * waits for the producer to finish them and for a second fence to pass, behind which their rows are.
      */
     public static long await(PipelineSpec spec, boolean snapshot, Duration timeout, BooleanSupplier keepWaiting) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long lsn = awaitFence(spec, snapshot, deadline, timeout, keepWaiting);
         try (RereadBacklog backlog = new RereadBacklog(spec)) {
-            // The requests made up to now (those for changes before the fence among them), not any made later.
-            long asked = backlog.end();
-            if (asked == 0 || backlog.done() >= asked) {
+            if (backlog.size() == 0) {
                 return lsn;
             }
-            while (backlog.done() < asked) {
+            while (backlog.size() > 0) {
                 check(deadline, timeout, keepWaiting, "the rows asked from the source again (" + spec.rereadTopic() + ")");
                 Thread.sleep(25); // as below: under cutover's lock every wasted ms is a paused write
             }

@@ -11,11 +11,9 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
- * Re-read requests the producer has not finished yet: the re-read topic's end offset against what the producer's relay
- * committed. The relay commits a request only once its rows are in the raw topics ahead of a watermark, so once the
- * relay has committed past the requests that existed at a moment, a fence the target passes afterwards means every row
- * requested up to that moment is in the target (or the DLQ). Requests made later belong to later changes: waiting for
- * an empty topic instead would never end while the application keeps writing.
+ * Re-read requests the producer has not finished yet: the re-read topic's end offset minus what the producer's relay
+ * committed. The relay commits a request only once its rows are in the raw topics ahead of a watermark, so a backlog
+ * of zero, followed by a fence the target passes, means every requested row is in the target (or the DLQ).
  */
 final class RereadBacklog implements AutoCloseable {
     private final PipelineSpec spec;
@@ -28,8 +26,8 @@ final class RereadBacklog implements AutoCloseable {
         this.tp = new TopicPartition(spec.rereadTopic(), 0);
     }
 
-    /** The offset the next request will get: every request made so far is below it. */
-    long end() throws InterruptedException {
+    /** Requests not finished yet. */
+    long size() throws InterruptedException {
         long end;
         try {
             end = admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
@@ -39,11 +37,9 @@ final class RereadBacklog implements AutoCloseable {
             }
             throw new IllegalStateException("cannot read the end of " + spec.rereadTopic() + ": " + e.getCause().getMessage(), e.getCause());
         }
-        return end;
-    }
-
-    /** The relay's committed offset: every request below it is finished. */
-    long done() throws InterruptedException {
+        if (end == 0) {
+            return 0;
+        }
         Map<TopicPartition, OffsetAndMetadata> committed;
         try {
             committed = admin.listConsumerGroupOffsets(spec.rereadGroupId()).partitionsToOffsetAndMetadata().get();
@@ -51,7 +47,7 @@ final class RereadBacklog implements AutoCloseable {
             throw new IllegalStateException("cannot read the offsets of group " + spec.rereadGroupId() + ": " + e.getCause().getMessage(), e.getCause());
         }
         OffsetAndMetadata done = committed == null ? null : committed.get(tp);
-        return done == null ? 0 : done.offset();
+        return Math.max(0, end - (done == null ? 0 : done.offset()));
     }
 
     @Override
