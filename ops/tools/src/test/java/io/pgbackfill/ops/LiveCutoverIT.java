@@ -110,7 +110,9 @@ class LiveCutoverIT {
             assertThat(refused.output()).containsPattern("the dead-letter topics hold [1-9][0-9,]* rows that are not in the target")
                     .contains("NULL into NOT NULL").contains("--accept-dead-letters");
 
-            CliRun cut = CliRun.of("cutover", file.toString(), "--accept-dead-letters");
+            // The lag guard (5 s by default) is not what this test is about: on 2 cores shared with the suite, with the
+            // writer's TOAST-preserving updates keeping re-reads in flight, catching up can take longer (as in ReverseStreamIT).
+            CliRun cut = CliRun.of("cutover", file.toString(), "--accept-dead-letters", "--max-lag-ms", "20000");
             assertThat(cut.exitCode()).as(cut.output()).isZero();
             assertThat(cut.output()).containsPattern("accepting [1-9][0-9,]* dead letters");
             Matcher pause = Pattern.compile("write pause (\\d+) ms").matcher(cut.output());
