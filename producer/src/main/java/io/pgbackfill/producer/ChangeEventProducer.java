@@ -72,16 +72,7 @@ public final class ChangeEventProducer implements Stage {
     private final java.util.Set<String> scanFailed = ConcurrentHashMap.newKeySet();
     /** Tables to ask a new incremental snapshot for (kept in {@link #RETRY_FILE} until the signal is written). */
     private final java.util.Set<String> snapshotRetries = ConcurrentHashMap.newKeySet();
-    /** Data of the incremental snapshot requests seen in the stream and not yet completed (see {@link #PENDING_FILE}). */
-    private final java.util.Set<String> pendingSnapshots = ConcurrentHashMap.newKeySet();
     static final String RETRY_FILE = "snapshot-retry.txt";
-    /**
-     * Incremental snapshots asked for through the signal table (ad-hoc, re-reads, retries) and not yet COMPLETED, one
-     * request's data a line. Debezium keeps a running incremental snapshot only in its offsets, and a kill at the wrong
-     * moment (offsets flushed past the signal row, not yet with the snapshot in them) forgets it for good: the signal is
-     * never read again. So the producer keeps the requests itself and asks for them again at its next start.
-     */
-    static final String PENDING_FILE = "snapshot-pending.txt";
     private final StructConverter converter = new StructConverter();
     private final LastEventSummary lastEventSummary = new LastEventSummary();
     private final String heartbeatTable = SourceSetup.SCHEMA + "." + SourceSetup.HEARTBEAT_TABLE;
@@ -232,7 +223,6 @@ public final class ChangeEventProducer implements Stage {
                 }
             }
         }
-        askPendingSnapshotsAgain();
         List<String> topics = new ArrayList<>();
         spec.tables().forEach(t -> topics.add(spec.rawTopic(t)));
         KafkaTopics.ensure(spec.kafka(), topics, spec.kafka().partitions());
@@ -320,7 +310,7 @@ public final class ChangeEventProducer implements Stage {
     }
 
     /** Files in the state directory that belong to one source. */
-    public static final List<String> STATE_FILES = List.of("offsets.dat", ProducerState.FILE, RETRY_FILE, PENDING_FILE, SourceIdentity.FILE);
+    public static final List<String> STATE_FILES = List.of("offsets.dat", ProducerState.FILE, RETRY_FILE, SourceIdentity.FILE);
 
     /**
      * Refuses state written for another source (or, told so, discards it); records the identity for a state directory
@@ -477,7 +467,6 @@ public final class ChangeEventProducer implements Stage {
         snapshotControl.pacer().admit(initialScanRows(records));
         ChunkedSnapshot chunks = chunked;
         List<ChunkedSnapshot.Window> sentChunks = null;
-        List<String> signalsSeen = null;
         for (RecordChangeEvent<SourceRecord> rce : records) {
             ChangeEvent e = converter.convert(rce.record());
             if (e == null) {
@@ -501,14 +490,6 @@ public final class ChangeEventProducer implements Stage {
             if (heartbeatTable.equals(e.table())) {
                 emitWatermarks(e, onSent);
                 heartbeat = Math.max(heartbeat, e.lsn());
-                continue;
-            }
-            if (signalTable.equals(e.table())) {
-                String request = incrementalSnapshotRequest(e);
-                if (request != null) {
-                    signalsSeen = signalsSeen == null ? new ArrayList<>() : signalsSeen;
-                    signalsSeen.add(request);
-                }
                 continue;
             }
             String topic = rawTopicBySource.get(e.table());
@@ -552,9 +533,6 @@ public final class ChangeEventProducer implements Stage {
         snapshotControl.pacer().record(interleavedReads); // held between chunks by pause-snapshot signals, never here
         if (sentChunks != null) {
             sentChunks.forEach(chunks::emitted);
-        }
-        if (signalsSeen != null && pendingSnapshots.addAll(signalsSeen)) {
-            writePendingFile(); // before the offsets can pass the signal rows
         }
         for (RecordChangeEvent<SourceRecord> rce : records) {
             committer.markProcessed(rce);
@@ -612,15 +590,7 @@ public final class ChangeEventProducer implements Stage {
         }
         switch (n.getType()) {
             case "STARTED", "IN_PROGRESS", "RESUMED" -> incrementalRunning = true;
-            case "COMPLETED", "ABORTED" -> {
-                incrementalRunning = false;
-                // Debezium's queue is empty: every request seen so far is done. (A signal row still on its way to
-                // handleBatch is written after this and asked for once more at a restart: a harmless extra read.)
-                if (!pendingSnapshots.isEmpty()) {
-                    pendingSnapshots.clear();
-                    writePendingFile();
-                }
-            }
+            case "COMPLETED", "ABORTED" -> incrementalRunning = false;
             default -> {
                 // TABLE_SCAN_COMPLETED, PAUSED: the snapshot as a whole goes on
             }
@@ -676,65 +646,6 @@ public final class ChangeEventProducer implements Stage {
             LOG.info("asked again for the snapshot of {}", tables);
         } catch (java.sql.SQLException | RuntimeException e) {
             LOG.debug("cannot ask for the snapshot of {} yet: {}", tables, Redaction.redact(String.valueOf(e.getMessage()), spec.source().secret()));
-        }
-    }
-
-    /**
-     * The data of an {@code execute-snapshot} signal row for an incremental snapshot, compact; null for other rows and
-     * for the producer's own requests of the initial snapshot, which its start asks for again while not done.
-     */
-    private static String incrementalSnapshotRequest(ChangeEvent e) {
-        if (!ChangeEvent.CREATE.equals(e.op()) || e.after() == null || !"execute-snapshot".equals(String.valueOf(e.after().get("type")))) {
-            return null;
-        }
-        String id = String.valueOf(e.after().get("id"));
-        if (id.startsWith("pgbackfill-initial-snapshot") || id.startsWith("pgbackfill-resume-")) {
-            return null;
-        }
-        try {
-            var data = io.pgbackfill.core.event.EventCodec.MAPPER.readTree(String.valueOf(e.after().get("data")));
-            String type = data.path("type").asText("incremental");
-            return "incremental".equalsIgnoreCase(type) ? data.toString() : null;
-        } catch (java.io.IOException | RuntimeException ex) {
-            return null; // Debezium rejects it too
-        }
-    }
-
-    /**
-     * Asks again for the incremental snapshots a previous run saw requested and not completed: Debezium resumes one
-     * that is in its offsets, but not one whose signal its offsets had already passed. A request asked for twice reads
-     * the rows twice, which the sink's LSN guard makes harmless.
-     */
-    private void askPendingSnapshotsAgain() throws java.io.IOException, java.sql.SQLException {
-        java.nio.file.Path f = config.stateDir().resolve(PENDING_FILE);
-        if (!Files.exists(f)) {
-            return;
-        }
-        Files.readAllLines(f).stream().map(String::trim).filter(l -> !l.isEmpty()).forEach(pendingSnapshots::add);
-        if (pendingSnapshots.isEmpty()) {
-            return;
-        }
-        try (Connection c = spec.source().open()) {
-            for (String data : pendingSnapshots) {
-                String id = "pgbackfill-pending-" + Integer.toHexString(data.hashCode()) + "-" + System.currentTimeMillis();
-                SourceSetup.requestSnapshot(c, spec, id, data);
-            }
-        }
-        LOG.info("asked again for {} incremental snapshot(s) not completed before the last stop", pendingSnapshots.size());
-    }
-
-    private synchronized void writePendingFile() {
-        java.nio.file.Path f = config.stateDir().resolve(PENDING_FILE);
-        try {
-            if (pendingSnapshots.isEmpty()) {
-                Files.deleteIfExists(f);
-            } else {
-                java.nio.file.Path tmp = config.stateDir().resolve(PENDING_FILE + ".tmp");
-                Files.write(tmp, List.copyOf(pendingSnapshots));
-                Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + f + ": the snapshot requests it lists could be forgotten", e);
         }
     }
 

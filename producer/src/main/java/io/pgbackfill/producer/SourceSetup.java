@@ -115,15 +115,10 @@ public final class SourceSetup {
             var extra = data.putArray("additional-conditions");
             conditions.forEach((t, filter) -> extra.addObject().put("data-collection", t).put("filter", filter));
         }
-        requestSnapshot(c, spec, id, data.toString());
-    }
-
-    /** Writes an {@code execute-snapshot} signal with {@code data} as it is (a request asked for again). */
-    public static void requestSnapshot(Connection c, PipelineSpec spec, String id, String data) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + SCHEMA + "." + SqlIdentifier.of(signalTable(spec)).quoted()
                 + " (id, type, data) VALUES (?, 'execute-snapshot', ?) ON CONFLICT (id) DO NOTHING")) {
             ps.setString(1, id);
-            ps.setString(2, data);
+            ps.setString(2, data.toString());
             ps.executeUpdate();
         }
     }

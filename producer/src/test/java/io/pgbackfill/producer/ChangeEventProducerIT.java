@@ -164,66 +164,6 @@ class ChangeEventProducerIT {
         }
     }
 
-    /**
-     * An incremental snapshot asked for through the signal table and not completed when the producer died is asked for
-     * again at the next start, even where Debezium's offsets had passed the signal row without the snapshot in them (a
-     * kill -9 at that moment: the chaos test's lost rows). The state directory is left as such a run leaves it: the
-     * request in the producer's pending file, offsets past it.
-     */
-    @Test
-    void anIncrementalSnapshotNotCompletedBeforeAStopIsAskedForAgainAtTheNextStart() throws Exception {
-        String url = infra.jdbcUrl("producer_pending");
-        try (Connection c = infra.connect("producer_pending"); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE users (id bigserial primary key, name text)");
-            st.execute("INSERT INTO users (name) SELECT 'user ' || g FROM generate_series(1, 500) g");
-        }
-        PipelineSpec spec = SpecLoader.parse("""
-                name: producer-pending
-                source: {jdbcUrl: x}
-                kafka: {partitions: 2}
-                tables:
-                  - source: public.users
-                    target: public.users_v2
-                    columns: {id: id}
-                """, "t.yaml");
-        spec = spec.withConnections(ConnectionSpec.of(url, infra.user(), Secret.of(infra.password(), "test")), null)
-                .withKafka(spec.kafka().withBootstrapServers(infra.kafkaBootstrapServers()));
-        String raw = spec.rawTopic(spec.tables().get(0));
-        Path state = Files.createTempDirectory("producer-pending");
-        ProducerConfig config = ProducerConfig.of(spec, state).withHeartbeatIntervalMs(300);
-        try (ChangeEventProducer p = new ChangeEventProducer(config)) {
-            p.start();
-            await().atMost(Duration.ofSeconds(90)).until(() -> p.snapshotDone() || p.failure() != null);
-            assertThat(p.failure()).isNull();
-        }
-        Files.writeString(state.resolve(ChangeEventProducer.PENDING_FILE),
-                "{\"data-collections\":[\"public.users\"],\"type\":\"incremental\",\"additional-conditions\":"
-                        + "[{\"data-collection\":\"public.users\",\"filter\":\"id <= 50\"}]}\n");
-        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
-            List<org.apache.kafka.common.TopicPartition> parts = List.of(new org.apache.kafka.common.TopicPartition(raw, 0),
-                    new org.apache.kafka.common.TopicPartition(raw, 1));
-            consumer.assign(parts);
-            consumer.seekToEnd(parts);
-            parts.forEach(consumer::position); // everything the first run wrote is behind
-            java.util.Set<Long> reread = new java.util.HashSet<>();
-            try (ChangeEventProducer p = new ChangeEventProducer(config)) {
-                p.start();
-                await().atMost(Duration.ofSeconds(60)).until(() -> {
-                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                        ChangeEvent e = EventCodec.decodeChange(r.value());
-                        if ("r".equals(e.op())) {
-                            reread.add(((Number) e.key().get("id")).longValue());
-                        }
-                    }
-                    return reread.size() >= 50 || p.failure() != null;
-                });
-                assertThat(p.failure()).isNull();
-                assertThat(reread).hasSize(50).allMatch(id -> id >= 1 && id <= 50);
-                await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(state.resolve(ChangeEventProducer.PENDING_FILE)));
-            }
-        }
-    }
-
     static KafkaConsumer<byte[], byte[]> consumer() {
         Properties p = new Properties();
         p.put("bootstrap.servers", infra.kafkaBootstrapServers());
