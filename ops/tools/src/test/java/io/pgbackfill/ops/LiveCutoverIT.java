@@ -56,12 +56,7 @@ class LiveCutoverIT {
             st.execute("CREATE TABLE orders_v2 (tenant int NOT NULL, id bigserial, status text NOT NULL, amount numeric(12,2), note text, PRIMARY KEY (tenant, id))");
         }
         Path file = Files.createTempFile(name, ".yaml");
-        Files.writeString(file, """
-                name: %s
-                source: {jdbcUrl: "%s", user: postgres}
-                %s
-                kafka: {bootstrapServers: "%s", partitions: 2}
-                cutover: {lockTimeoutMs: 1000%s}
+        Files.writeString(file, TestPipelines.switchSpecHead(infra, name, db, targetDb, sameDatabase, switched) + """
                 tables:
                   - source: public.orders
                     target: public.orders_v2
@@ -71,8 +66,7 @@ class LiveCutoverIT {
                       status: upper(status)
                       amount: to_numeric(amount, 2)
                       note: note
-                """.formatted(name, infra.jdbcUrl(db), sameDatabase ? "" : "target: {jdbcUrl: \"" + infra.jdbcUrl(targetDb) + "\", user: postgres}",
-                infra.kafkaBootstrapServers(), sameDatabase ? "" : ", switchCommand: \"touch " + switched + "\""));
+                """);
         PipelineSpec spec = SpecLoader.load(file);
         MigrationPlan plan = MigrationPlan.connect(spec, file.toString());
         Path state = Files.createTempDirectory(name);

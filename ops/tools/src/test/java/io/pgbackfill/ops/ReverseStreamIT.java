@@ -75,12 +75,7 @@ class ReverseStreamIT {
             st.execute("CREATE TABLE accounts_v2 (id bigserial PRIMARY KEY, first_name text NOT NULL, last_name text, email text, status text NOT NULL)");
         }
         Path file = Files.createTempFile(name, ".yaml");
-        Files.writeString(file, """
-                name: %s
-                source: {jdbcUrl: "%s", user: postgres}
-                %s
-                kafka: {bootstrapServers: "%s", partitions: 2}
-                cutover: {lockTimeoutMs: 1000%s}
+        Files.writeString(file, TestPipelines.switchSpecHead(infra, name, db, targetDb, sameDatabase, switched) + """
                 tables:
                   - source: public.accounts
                     target: public.accounts_v2
@@ -95,8 +90,7 @@ class ReverseStreamIT {
                       name: "last_name == null ? first_name : first_name + ' ' + last_name"
                       email: email
                       status: status
-                """.formatted(name, infra.jdbcUrl(db), sameDatabase ? "" : "target: {jdbcUrl: \"" + infra.jdbcUrl(targetDb) + "\", user: postgres}",
-                infra.kafkaBootstrapServers(), sameDatabase ? "" : ", switchCommand: \"touch " + switched + "\""));
+                """);
         PipelineSpec spec = SpecLoader.load(file);
         Path state = Files.createTempDirectory(name);
         CliRun check = CliRun.of("spec", "check", file.toString());
@@ -154,10 +148,13 @@ class ReverseStreamIT {
 
             // The rollback, while the new application keeps writing.
             CliRun back = sameDatabase ? CliRun.of("rollback", file.toString(), "--max-lag-ms", "20000")
-                    : CliRun.of("rollback", file.toString(), "--max-lag-ms", "20000", "--switch-command", "touch " + switchedBack);
+                    : CliRun.of("rollback", file.toString(), "--max-lag-ms", "20000", "--switch-command", "touch " + switchedBack, "--json");
             assertThat(back.exitCode()).as(back.output()).isZero();
             assertThat(back.output()).contains("verify of the reverse mapping: CLEAN");
-            Matcher m = Pattern.compile("rollback: DONE, write pause (\\d+) ms").matcher(back.output());
+            if (!sameDatabase) { // --json: one object, progress lines beside it (on stderr)
+                assertThat(back.output()).contains("{\"kind\":\"rollback\",\"result\":\"done\",\"done\":true,\"refusals\":[]");
+            }
+            Matcher m = Pattern.compile(sameDatabase ? "rollback: DONE, write pause (\\d+) ms" : "\"writePauseMillis\":(\\d+)").matcher(back.output());
             assertThat(m.find()).as(back.output()).isTrue();
             pause = Long.parseLong(m.group(1));
             long before = newApp.committed();

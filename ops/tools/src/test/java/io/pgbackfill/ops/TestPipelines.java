@@ -10,6 +10,8 @@ import io.pgbackfill.core.spec.SpecLoader;
 import io.pgbackfill.embedded.Infrastructure;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -36,6 +38,21 @@ final class TestPipelines {
         String db = name.replace('-', '_');
         ConnectionSpec c = ConnectionSpec.of(infra.jdbcUrl(db), infra.user(), Secret.of(infra.password(), "test"));
         return spec.withConnections(c, null).withKafka(new KafkaSpec(infra.kafkaBootstrapServers(), null, spec.kafka().partitions()));
+    }
+
+    /**
+     * The head of a spec that cuts over (name, connections, Kafka, cutover), for the tests that switch: same database, or a new
+     * cluster whose switch command touches {@code switched}. The {@code tables:} part follows it.
+     */
+    static String switchSpecHead(Infrastructure infra, String name, String db, String targetDb, boolean sameDatabase, Path switched) throws SQLException {
+        return """
+                name: %s
+                source: {jdbcUrl: "%s", user: postgres}
+                %s
+                kafka: {bootstrapServers: "%s", partitions: 2}
+                cutover: {lockTimeoutMs: 1000%s}
+                """.formatted(name, infra.jdbcUrl(db), sameDatabase ? "" : "target: {jdbcUrl: \"" + infra.jdbcUrl(targetDb) + "\", user: postgres}",
+                infra.kafkaBootstrapServers(), sameDatabase ? "" : ", switchCommand: \"touch " + switched + "\"");
     }
 
     static String database(PipelineSpec spec) {

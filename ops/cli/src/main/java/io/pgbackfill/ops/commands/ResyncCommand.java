@@ -22,7 +22,7 @@ public final class ResyncCommand implements Callable<Integer> {
     @Mixin
     SpecArgs spec;
 
-    @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "the pipeline's state directory (default ${DEFAULT-VALUE})")
+    @Option(names = "--state-dir", defaultValue = ProducerStateArgs.DEFAULT_STATE_DIR, description = "the pipeline's state directory (default ${DEFAULT-VALUE})")
     Path stateDir;
 
     @Option(names = "--timeout-minutes", defaultValue = "1440", description = "how long the new snapshot may take to reach the target (default ${DEFAULT-VALUE})")

@@ -1,9 +1,13 @@
 package io.pgbackfill.ops.commands;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgbackfill.core.event.EventCodec;
 import io.pgbackfill.core.reverse.ReversePlan;
 import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.transform.MigrationPlan;
 import io.pgbackfill.ops.rollback.Rollback;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -42,6 +46,9 @@ public final class RollbackCommand implements Callable<Integer> {
     @Option(names = "--confirm-timeout", defaultValue = "60", description = "Seconds to wait for the switch back on a new cluster; writes to the new tables stay blocked meanwhile (default ${DEFAULT-VALUE}).")
     long confirmTimeout;
 
+    @Option(names = "--json", description = "Prints the outcome as one JSON object on stdout; the progress lines go to stderr (schema: docs/json-output.md).")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
         if (spec.reverse()) {
@@ -50,14 +57,35 @@ public final class RollbackCommand implements Callable<Integer> {
         }
         PipelineSpec forward = spec.forwardSpec();
         MigrationPlan reverse = ReversePlan.connect(forward, spec.file().toString(), switchCommand);
-        Rollback.Outcome o = new Rollback(forward, reverse, System.out).run(new Rollback.Options(Duration.ofMillis(maxLagMs), Duration.ofSeconds(drainTimeout),
+        PrintStream out = json ? System.err : System.out;
+        Rollback.Outcome o = new Rollback(forward, reverse, out).run(new Rollback.Options(Duration.ofMillis(maxLagMs), Duration.ofSeconds(drainTimeout),
                 confirmFile, Duration.ofSeconds(confirmTimeout), switchCommand, acceptDeadLetters));
         if (!o.refusals().isEmpty()) {
-            System.out.println("rollback refused:");
-            o.refusals().forEach(r -> System.out.println("  - " + r));
-            return ExitCode.PROBLEM;
+            out.println("rollback refused:");
+            o.refusals().forEach(r -> out.println("  - " + r));
+            return json(ExitCode.PROBLEM, "refused", o);
         }
-        System.out.println(o.done() ? "rollback: DONE, write pause " + o.cutover().pauseMillis() + " ms" : "rollback: NOT DONE (nothing changed)");
-        return o.done() ? ExitCode.OK : ExitCode.PROBLEM;
+        out.println(o.done() ? "rollback: DONE, write pause " + o.cutover().pauseMillis() + " ms" : "rollback: NOT DONE (nothing changed)");
+        return json(o.done() ? ExitCode.OK : ExitCode.PROBLEM, o.done() ? "done" : "not done", o);
+    }
+
+    /** With --json, the outcome as one object on stdout, in the shape of cutover's (docs/json-output.md); returns {@code exit}. */
+    private int json(int exit, String result, Rollback.Outcome o) throws Exception {
+        if (!json) {
+            return exit;
+        }
+        ObjectNode root = EventCodec.MAPPER.createObjectNode();
+        root.put("kind", "rollback");
+        root.put("result", result);
+        root.put("done", o.done());
+        ArrayNode refusals = root.putArray("refusals");
+        o.refusals().forEach(refusals::add);
+        if (o.cutover() != null) {
+            root.put("writePauseMillis", o.cutover().pauseMillis());
+            ArrayNode log = root.putArray("log");
+            o.cutover().log().forEach(log::add);
+        }
+        System.out.println(EventCodec.MAPPER.writeValueAsString(root));
+        return exit;
     }
 }

@@ -135,12 +135,8 @@ public final class ServiceCommands {
         @Mixin
         SpecArgs spec;
 
-        @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "offsets and progress (default ${DEFAULT-VALUE})")
-        Path stateDir;
-
-        @Option(names = "--fresh-state", description = {"If the state in --state-dir belongs to another source (system identifier, database",
-                "or slot differ), discard it and take a new snapshot instead of refusing to start."})
-        boolean freshState;
+        @Mixin
+        ProducerStateArgs state;
 
         @Mixin
         MetricsOptions metrics;
@@ -148,8 +144,9 @@ public final class ServiceCommands {
         @Override
         public Integer call() throws Exception {
             PipelineSpec s = spec.plan().spec();
-            ResyncMarker.refuseIfPending(stateDir);
-            ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, spec.stateDir(stateDir).resolve("producer")).withFreshState(freshState));
+            ResyncMarker.refuseIfPending(state.stateDir());
+            ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(s, spec.stateDir(state.stateDir()).resolve("producer"))
+                    .withFreshState(state.freshState()));
             // Meters after start(): before it, ChangeEventProducer.snapshotDone() is vacuously true (no tables loaded yet).
             return serve("producer", p, s, metrics, ServiceCommands::none, m -> MetricsOptions.watch(m, p, s), p::snapshotDone);
         }
@@ -163,7 +160,7 @@ public final class ServiceCommands {
         @Mixin
         SpecArgs spec;
 
-        @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "Kafka Streams state.dir (default ${DEFAULT-VALUE})")
+        @Option(names = "--state-dir", defaultValue = ProducerStateArgs.DEFAULT_STATE_DIR, description = "Kafka Streams state.dir (default ${DEFAULT-VALUE})")
         Path stateDir;
 
         @Option(names = "--threads", defaultValue = "1", description = "stream threads (default ${DEFAULT-VALUE})")
@@ -207,12 +204,8 @@ public final class ServiceCommands {
         @Mixin
         SpecArgs spec;
 
-        @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "offsets and progress (default ${DEFAULT-VALUE})")
-        Path stateDir;
-
-        @Option(names = "--fresh-state", description = {"If the producer state in --state-dir belongs to another source (system identifier,",
-                "database or slot differ), discard it and take a new snapshot instead of refusing to start."})
-        boolean freshState;
+        @Mixin
+        ProducerStateArgs state;
 
         @Mixin
         MetricsOptions metrics;
@@ -220,8 +213,8 @@ public final class ServiceCommands {
         @Override
         public Integer call() throws Exception {
             MigrationPlan plan = spec.plan();
-            ResyncMarker.refuseIfPending(stateDir);
-            Pipeline p = new Pipeline(plan, spec.stateDir(stateDir), SinkConfig.from(plan.spec().sink()), freshState);
+            ResyncMarker.refuseIfPending(state.stateDir());
+            Pipeline p = new Pipeline(plan, spec.stateDir(state.stateDir()), SinkConfig.from(plan.spec().sink()), state.freshState());
             return serve("pipeline " + plan.spec().pipelineName(), p, plan.spec(), metrics, m -> {
                 MetricsOptions.watch(m, p.transformer(), plan.spec());
                 MetricsOptions.watch(m, p.sink(), plan.spec());

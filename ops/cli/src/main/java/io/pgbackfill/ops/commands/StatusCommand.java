@@ -18,7 +18,7 @@ public final class StatusCommand implements Callable<Integer> {
     @Mixin
     SpecArgs spec;
 
-    @Option(names = "--state-dir", defaultValue = "${env:PGBACKFILL_STATE_DIR:-.pgbackfill}", description = "the producer's state dir, for snapshot rows read (default ${DEFAULT-VALUE})")
+    @Option(names = "--state-dir", defaultValue = ProducerStateArgs.DEFAULT_STATE_DIR, description = "the producer's state dir, for snapshot rows read (default ${DEFAULT-VALUE})")
     Path stateDir;
 
     @Option(names = "--watch", description = "refresh every N seconds (default 2 when given)", arity = "0..1", fallbackValue = "2")

@@ -16,6 +16,7 @@ import io.pgbackfill.core.spec.PipelineSpec;
 import io.pgbackfill.core.spec.SpecLoader;
 import io.pgbackfill.embedded.EmbeddedInfrastructure;
 import io.pgbackfill.ops.pipeline.CatchUp;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -75,24 +76,7 @@ class LargeRowsIT {
                         + scalar(st, "SELECT count(*) FROM docs") + " rows, largest " + scalar(st, "SELECT pg_size_pretty(max(octet_length(body))::bigint) FROM docs"));
             }
             String url = infra.jdbcUrl(db);
-            Path specFile = Files.writeString(dir.resolve("docs.yaml"), """
-                    name: large-rows
-                    source:
-                      jdbcUrl: %s
-                      user: %s
-                      passwordEnv: PGBACKFILL_SOURCE_PASSWORD
-                    kafka:
-                      bootstrapServers: %s
-                      partitions: 2
-                    tables:
-                      - source: public.docs
-                        target: public.docs_v2
-                        columns:
-                          id: id
-                          title: title
-                          body: body
-                          body_chars: size(body)
-                    """.formatted(url, infra.user(), infra.kafkaBootstrapServers()));
+            Path specFile = writeSpec(infra, dir.resolve("docs.yaml"), "large-rows", url);
             PipelineSpec spec = SpecLoader.load(specFile).withConnections(ConnectionSpec.of(url, infra.user(), Secret.of(infra.password(), "test")), null);
 
             // Before anything starts, as an operator would: rehearse sees the 62 MiB values and says that `up` (three
@@ -185,24 +169,7 @@ class LargeRowsIT {
                 phase("up: source filled: " + scalar(st, "SELECT pg_size_pretty(sum(octet_length(body))) FROM docs") + " in " + rows + " rows");
             }
             String url = infra.jdbcUrl(db);
-            Path specFile = Files.writeString(dir.resolve("docs-up.yaml"), """
-                    name: large-up
-                    source:
-                      jdbcUrl: %s
-                      user: %s
-                      passwordEnv: PGBACKFILL_SOURCE_PASSWORD
-                    kafka:
-                      bootstrapServers: %s
-                      partitions: 2
-                    tables:
-                      - source: public.docs
-                        target: public.docs_v2
-                        columns:
-                          id: id
-                          title: title
-                          body: body
-                          body_chars: size(body)
-                    """.formatted(url, infra.user(), infra.kafkaBootstrapServers()));
+            Path specFile = writeSpec(infra, dir.resolve("docs-up.yaml"), "large-up", url);
             PipelineSpec spec = SpecLoader.load(specFile).withConnections(ConnectionSpec.of(url, infra.user(), Secret.of(infra.password(), "test")), null);
             ServiceProcess up = stages.start("up", jvm("up"), Map.of("PGBACKFILL_SOURCE_PASSWORD", infra.password()), "up", specFile.toString(),
                     "--metrics-port", "0", "--state-dir", dir.resolve("up").toString());
@@ -294,5 +261,27 @@ class LargeRowsIT {
             }
             Thread.sleep(200);
         }
+    }
+
+    /** The pipeline both tests run: docs -> docs_v2, every column as is plus the body's length in characters. */
+    private static Path writeSpec(EmbeddedInfrastructure infra, Path file, String name, String url) throws IOException {
+        return Files.writeString(file, """
+                name: %s
+                source:
+                  jdbcUrl: %s
+                  user: %s
+                  passwordEnv: PGBACKFILL_SOURCE_PASSWORD
+                kafka:
+                  bootstrapServers: %s
+                  partitions: 2
+                tables:
+                  - source: public.docs
+                    target: public.docs_v2
+                    columns:
+                      id: id
+                      title: title
+                      body: body
+                      body_chars: size(body)
+                """.formatted(name, url, infra.user(), infra.kafkaBootstrapServers()));
     }
 }
