@@ -68,20 +68,23 @@ final class LagPhase {
         long liveHeap;
         long maxHeap;
         long peakRss;
+        // The tracer reads the topics from their end: they must exist before it (and the pipeline) starts.
+        BenchTopics.prepare(spec, Duration.ofSeconds(30));
         try (HeapWatch heap = new HeapWatch();
              MemorySampler memory = new MemorySampler(250);
              Pipeline pipeline = new Pipeline(plan, workDir.resolve(pipelineName), SinkConfig.from(spec.sink()));
-             VisibilityProbe probe = new VisibilityProbe(() -> infra.connect(database), POLL_MILLIS, phaseStartMicros);
+             StageTracer tracer = new StageTracer(spec);
+             VisibilityProbe probe = new VisibilityProbe(() -> infra.connect(database), POLL_MILLIS, phaseStartMicros, tracer);
              StampingWriter writer = new StampingWriter(() -> infra.connect(database), options.writeRate(), trackEvery, probe::track, 42)) {
-            BenchTopics.prepare(spec, Duration.ofSeconds(30));
             pipeline.start();
+            tracer.start();
             probe.start();
             writer.start();
             ProgressLine progress = new ProgressLine(pipeline, "public.users", rows, out);
             long nextPrint = System.nanoTime() + 5_000_000_000L;
             long deadline = System.nanoTime() + SNAPSHOT_TIMEOUT.toNanos();
             while (!pipeline.producer().snapshotDone()) {
-                failIfStopped(pipeline, probe);
+                failIfStopped(pipeline, probe, tracer);
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("the snapshot of " + rows + " rows did not finish within " + SNAPSHOT_TIMEOUT.toMinutes() + " min");
                 }
@@ -101,7 +104,7 @@ final class LagPhase {
                     SETTLE_SECONDS, options.lagSeconds());
             long steadyEnd = System.nanoTime() + (SETTLE_SECONDS + options.lagSeconds()) * 1_000_000_000L;
             while (System.nanoTime() < steadyEnd) {
-                failIfStopped(pipeline, probe);
+                failIfStopped(pipeline, probe, tracer);
                 Thread.sleep(100);
             }
             writer.close();
@@ -129,7 +132,8 @@ final class LagPhase {
         List<LagSample> afterSnapshot = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() < settled).toList();
         List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
         return new LagResult(rows, options.writeRate(), achievedRate, writes, writeErrors, snapshotSeconds, phaseSeconds,
-                LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot), untracked, POLL_MILLIS, peakHeap, liveHeap, maxHeap,
+                LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot),
+                StageBreakdown.of(streaming), StageBreakdown.of(afterSnapshot), untracked, POLL_MILLIS, peakHeap, liveHeap, maxHeap,
                 peakRss, rssReset, mismatches, samples, memorySamples);
     }
 
@@ -143,12 +147,15 @@ final class LagPhase {
         return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
-    private static void failIfStopped(Pipeline pipeline, VisibilityProbe probe) {
+    private static void failIfStopped(Pipeline pipeline, VisibilityProbe probe, StageTracer tracer) {
         if (pipeline.failure() != null) {
             throw new IllegalStateException("pipeline failed: " + pipeline.failure().getMessage(), pipeline.failure());
         }
         if (probe.failure() != null) {
             throw new IllegalStateException("lag probe failed: " + probe.failure().getMessage(), probe.failure());
+        }
+        if (tracer.failure() != null) {
+            throw new IllegalStateException("stage tracer failed: " + tracer.failure().getMessage(), tracer.failure());
         }
     }
 }
