@@ -13,7 +13,7 @@ import java.util.function.ToDoubleFunction;
  * @param stages  one row per stage, in pipeline order
  */
 record StageBreakdown(int samples, List<Stage> stages) {
-    /** One stage: its p50 and p99 over all writes, and its mean over the writes at or above the lag's p99. */
+    /** One stage: its p50 and p99 over all writes, and its mean over the slowest 1% of writes (by whole lag). */
     record Stage(String name, double p50, double p99, double tailMean) {
     }
 
@@ -28,9 +28,9 @@ record StageBreakdown(int samples, List<Stage> stages) {
         if (known.isEmpty()) {
             return new StageBreakdown(0, List.of());
         }
-        double[] totals = known.stream().mapToDouble(StageTracer.Stages::visible).sorted().toArray();
-        double tailFrom = rank(totals, 0.99);
-        List<StageTracer.Stages> tail = known.stream().filter(s -> s.visible() >= tailFrom).toList();
+        int tailSize = Math.max(1, (int) Math.ceil(known.size() / 100.0));
+        List<StageTracer.Stages> tail = known.stream().sorted(java.util.Comparator.comparingDouble(StageTracer.Stages::visible).reversed())
+                .limit(tailSize).toList();
         List<Stage> out = new ArrayList<>();
         for (int i = 0; i < parts.size(); i++) {
             ToDoubleFunction<StageTracer.Stages> f = parts.get(i);
