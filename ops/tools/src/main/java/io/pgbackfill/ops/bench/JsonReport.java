@@ -107,6 +107,7 @@ final class JsonReport {
         m.put("writes", l.writes());
         m.put("writeErrors", l.writeErrors());
         m.put("snapshotSeconds", l.snapshotSeconds());
+        m.put("caughtUpAfterSnapshotSeconds", l.caughtUpAfterSeconds());
         m.put("phaseSeconds", l.phaseSeconds());
         m.put("lagResolutionMillis", l.pollMillis());
         m.put("streamingLagMillis", stats(l.streaming()));

@@ -5,8 +5,10 @@ import java.util.List;
 /**
  * What one lag phase measured: pgbackfill on a {@code rows}-row table while a writer changed it.
  *
- * @param streaming        lags of writes made from {@value LagPhase#SETTLE_SECONDS} s after the snapshot finished: the steady-state CDC lag
- * @param afterSnapshot    lags of writes made in the first {@value LagPhase#SETTLE_SECONDS} s after the snapshot finished
+ * @param caughtUpAfterSeconds how long after the producer finished the snapshot the target had caught up with it
+ * @param streaming        lags of writes made from {@value LagPhase#SETTLE_SECONDS} s after the snapshot finished, or from when the target
+ *                         caught up with it if that was later: the steady-state CDC lag
+ * @param afterSnapshot    lags of writes made between the end of the snapshot and the steady state
  * @param duringSnapshot   lags of writes made while the snapshot was still copying
  * @param streamingStages  where the streaming lag went, stage by stage ({@link StageTracer})
  * @param afterSnapshotStages the same for the first {@value LagPhase#SETTLE_SECONDS} s after the snapshot
@@ -16,7 +18,7 @@ import java.util.List;
  * @param mismatches       rows of the target that differ from the transform of the source, after catching up
  */
 record LagResult(long rows, int targetWriteRate, double achievedWriteRate, long writes, long writeErrors, double snapshotSeconds,
-                 double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot, StageBreakdown streamingStages,
+                 double caughtUpAfterSeconds, double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot, StageBreakdown streamingStages,
                  StageBreakdown afterSnapshotStages, int untrackedAtEnd, long pollMillis,
                  long peakHeapBytes, long liveHeapBytes, long maxHeapBytes, long peakRssBytes, boolean rssPeakIsPerPhase, long mismatches,
                  List<LagSample> samples, List<MemorySampler.Sample> memory) {
