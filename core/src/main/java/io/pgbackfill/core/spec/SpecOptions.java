@@ -122,7 +122,8 @@ public final class SpecOptions {
             "First wait; it doubles up to 30 s and retries forever, offsets uncommitted: a short outage costs at most a second, a long one no load.");
     public static final Fixed STREAMS_COMMIT_INTERVAL_MS = new Fixed("transformer commit interval (Kafka Streams commit.interval.ms, exactly_once_v2)", 100, "ms",
             "Each commit is a Kafka transaction: the rows a sink reads (read_committed) lag the raw events by up to this, the largest share of the "
-                    + "streaming lag (BENCHMARKS.md, where the lag goes); Streams' own EOS default. 200 put the lag's p99 over 500 ms at 2,000 writes/s.");
+                    + "streaming lag; Streams' own EOS default. At 200 this stage alone was ~170 ms of the lag's p50 (BENCHMARKS.md, streaming lag), "
+                    + "at 100 ~90 ms; lower means more transactions (markers on every partition) for little more.");
 
     public static final List<Fixed> FIXED = List.of(HEARTBEAT_INTERVAL_MS, OFFSET_FLUSH_INTERVAL_MS, DEBEZIUM_MAX_BATCH_SIZE,
             SINK_RETRY_BACKOFF_MS, STREAMS_COMMIT_INTERVAL_MS);
