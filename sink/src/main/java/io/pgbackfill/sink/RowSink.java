@@ -53,6 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class RowSink implements Stage {
     private static final Logger LOG = LoggerFactory.getLogger(RowSink.class);
     private static final String STAGE = "sink";
+    /** How long a poll with rows in hand waits for more: a fetch round trip (a broker that has rows answers at once). */
+    private static final Duration CAUGHT_UP_POLL = Duration.ofMillis(5);
 
     private final PipelineSpec spec;
     private final ConnectionSpec target;
@@ -171,7 +173,9 @@ public final class RowSink implements Stage {
         p.put("fetch.max.bytes", Integer.toString(memory.fetchMaxBytes()));
         p.put("max.partition.fetch.bytes", Integer.toString(memory.partitionFetchBytes(spec.kafka().partitions())));
         p.put("max.poll.interval.ms", "600000");
-        p.put("fetch.min.bytes", "65536");
+        // A fetch returns as soon as there is a row: a batch is written once the sink has read what there is
+        // (run), so holding fetches back for bytes would only delay it. Under a backlog fetches are full anyway.
+        p.put("fetch.min.bytes", "1");
         p.put("fetch.max.wait.ms", Integer.toString(Math.max(10, config.lingerMs())));
         return p;
     }
@@ -194,7 +198,10 @@ public final class RowSink implements Stage {
                 } else if (!consumer.paused().isEmpty()) {
                     consumer.resume(consumer.paused());
                 }
-                var records = consumer.poll(Duration.ofMillis(Math.max(5, config.lingerMs() / 2)));
+                // With rows in hand, only look for rows already on their way: rows become readable a transformer
+                // transaction at a time (read_committed), so a poll that brings nothing means nothing more is coming
+                // soon, and waiting out the linger would only add to the lag.
+                var records = consumer.poll(batch.isEmpty() ? Duration.ofMillis(Math.max(5, config.lingerMs() / 2)) : CAUGHT_UP_POLL);
                 long now = System.currentTimeMillis();
                 for (ConsumerRecord<byte[], byte[]> r : records) {
                     TargetTable table = tablesByTopic.get(r.topic());
@@ -216,7 +223,7 @@ public final class RowSink implements Stage {
                         flush();
                     }
                 }
-                if (!hold && batch.ageMs(System.currentTimeMillis()) >= config.lingerMs()) {
+                if (!hold && !batch.isEmpty() && (records.isEmpty() || batch.ageMs(System.currentTimeMillis()) >= config.lingerMs())) {
                     flush();
                 }
                 if (batch.isEmpty()) {

@@ -36,7 +36,8 @@ public final class SpecOptions {
     public static final SpecOption<Integer> SINK_BATCH_SIZE = SpecOption.integer("sink", "batchSize", 5000, "rows", 1, null,
             "Most rows per target transaction: bounds transaction length and memory (the array upsert's best in the sink benchmark).");
     public static final SpecOption<Integer> SINK_LINGER_MS = SpecOption.integer("sink", "lingerMs", 50, "ms", 0, null,
-            "Longest a partial batch waits for more rows before it is written.");
+            "Longest a partial batch waits for more rows while they keep coming; once a poll brings no more (the sink has read what the "
+                    + "transformer committed), it is written at once.");
     public static final SpecOption<Integer> SINK_COPY_THRESHOLD = SpecOption.integer("sink", "copyThreshold", 10_000, "rows", 0, null,
             "Batches with at least this many upserts go through COPY into a staging table and one merge (faster only from ~20000 rows); "
                     + "smaller ones through one array-upsert statement.");
@@ -119,8 +120,10 @@ public final class SpecOptions {
                     + "memory.stageBudgetMiB and the queue is bounded in bytes too, so the byte budget is the setting.");
     public static final Fixed SINK_RETRY_BACKOFF_MS = new Fixed("sink retry backoff after a lost target connection", 500, "ms",
             "First wait; it doubles up to 30 s and retries forever, offsets uncommitted: a short outage costs at most a second, a long one no load.");
-    public static final Fixed STREAMS_COMMIT_INTERVAL_MS = new Fixed("transformer commit interval (Kafka Streams commit.interval.ms, exactly_once_v2)", 200, "ms",
-            "Each commit is a Kafka transaction: the rows a sink reads (read_committed) lag the raw events by up to this; Streams' own EOS default is 100.");
+    public static final Fixed STREAMS_COMMIT_INTERVAL_MS = new Fixed("transformer commit interval (Kafka Streams commit.interval.ms, exactly_once_v2)", 100, "ms",
+            "Each commit is a Kafka transaction: the rows a sink reads (read_committed) lag the raw events by up to this, the largest share of the "
+                    + "streaming lag; Streams' own EOS default. At 200 this stage alone was ~170 ms of the lag's p50 (BENCHMARKS.md, streaming lag), "
+                    + "at 100 ~90 ms; lower means more transactions (markers on every partition) for little more.");
 
     public static final List<Fixed> FIXED = List.of(HEARTBEAT_INTERVAL_MS, OFFSET_FLUSH_INTERVAL_MS, DEBEZIUM_MAX_BATCH_SIZE,
             SINK_RETRY_BACKOFF_MS, STREAMS_COMMIT_INTERVAL_MS);

@@ -83,8 +83,8 @@ final class HtmlReport {
                 + "second, each stamping <code>created_at</code> with <code>clock_timestamp()</code>. A probe looks the tracked writes up in "
                 + "<code>users_v2</code> by key every %d ms (less often while a backlog builds up during the snapshot): lag = PostgreSQL's clock "
                 + "when the row is first seen there minus the write's stamp. "
-                + "&ldquo;Streaming&rdquo; counts writes made from " + LagPhase.SETTLE_SECONDS + " s after the snapshot finished; the first "
-                + LagPhase.SETTLE_SECONDS + " s after it are shown apart. Peak heap is the most heap in use (HeapWatch; garbage "
+                + "&ldquo;Streaming&rdquo; counts writes made from " + LagPhase.SETTLE_SECONDS + " s after the snapshot finished (or from when the "
+                + "target had caught up with it, if later); the writes before that are shown apart. Peak heap is the most heap in use (HeapWatch; garbage "
                 + "included, so it follows the collector's sizing); live heap is heap in use right after a full GC at the end of the phase, "
                 + "the pipeline still running (what it retains); peak RSS is VmHWM of this JVM, which also holds the in-process Kafka broker.</p>", first.targetWriteRate(), first.pollMillis()));
         sb.append("<table><tr><th>table rows</th><th>snapshot s</th><th>snapshot rows/s</th><th>writes/s</th><th>streaming p50 / p95 / p99 / max ms (samples)</th>"

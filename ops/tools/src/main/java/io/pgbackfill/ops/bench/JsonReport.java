@@ -107,10 +107,13 @@ final class JsonReport {
         m.put("writes", l.writes());
         m.put("writeErrors", l.writeErrors());
         m.put("snapshotSeconds", l.snapshotSeconds());
+        m.put("caughtUpAfterSnapshotSeconds", l.caughtUpAfterSeconds());
         m.put("phaseSeconds", l.phaseSeconds());
         m.put("lagResolutionMillis", l.pollMillis());
         m.put("streamingLagMillis", stats(l.streaming()));
         m.put("lagFirstSecondsAfterSnapshotMillis", stats(l.afterSnapshot()));
+        m.put("streamingLagStagesMillis", stages(l.streamingStages()));
+        m.put("lagFirstSecondsAfterSnapshotStagesMillis", stages(l.afterSnapshotStages()));
         m.put("snapshotRowsPerSecond", l.snapshotRowsPerSecond());
         m.put("lagDuringSnapshotMillis", stats(l.duringSnapshot()));
         m.put("peakHeapBytes", l.peakHeapBytes());
@@ -132,6 +135,22 @@ final class JsonReport {
         }
         m.put("memoryColumns", List.of("seconds", "heapUsedBytes", "rssBytes"));
         m.put("memory", memory);
+        return m;
+    }
+
+    private static Map<String, Object> stages(StageBreakdown b) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("samples", b.samples());
+        List<Object> rows = new ArrayList<>();
+        for (StageBreakdown.Stage s : b.stages()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("stage", s.name());
+            row.put("p50", s.p50());
+            row.put("p99", s.p99());
+            row.put("slowestPercentMean", s.tailMean());
+            rows.add(row);
+        }
+        m.put("stages", rows);
         return m;
     }
 

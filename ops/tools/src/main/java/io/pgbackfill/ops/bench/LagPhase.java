@@ -17,8 +17,8 @@ import java.util.Locale;
 
 /**
  * CDC lag and memory of pgbackfill on a table of a given size, in a database of its own: seed it, start
- * the pipeline together with a {@link StampingWriter} at a fixed rate, let the snapshot finish, keep
- * writing for a steady-state window, stop the writer, wait for the target to catch up, and check it.
+ * the pipeline together with a {@link StampingWriter} at a fixed rate, let the snapshot finish and reach the target,
+ * keep writing for a steady-state window, stop the writer, wait for the target to catch up, and check it.
  * Lags come from the {@link VisibilityProbe}; peak heap from {@link HeapWatch}; RSS from /proc.
  */
 final class LagPhase {
@@ -26,7 +26,10 @@ final class LagPhase {
     private static final int TRACKED_PER_SECOND = 200;
     private static final long POLL_MILLIS = 20;
     private static final Duration SNAPSHOT_TIMEOUT = Duration.ofMinutes(30);
-    /** Writes in this many seconds after the snapshot are reported apart from the steady state (the pipeline settles). */
+    /**
+     * Writes in this many seconds after the snapshot (or until the target has caught up with it, if that takes longer)
+     * are reported apart from the steady state: the pipeline settles.
+     */
     static final int SETTLE_SECONDS = 10;
 
     private final Infrastructure infra;
@@ -58,6 +61,7 @@ final class LagPhase {
         long t0 = System.nanoTime();
         double snapshotSeconds;
         double snapshotDoneAtSeconds;
+        double caughtUpAfterSeconds;
         long writes;
         long writeErrors;
         double achievedRate;
@@ -68,20 +72,23 @@ final class LagPhase {
         long liveHeap;
         long maxHeap;
         long peakRss;
+        // The tracer reads the topics from their end: they must exist before it (and the pipeline) starts.
+        BenchTopics.prepare(spec, Duration.ofSeconds(30));
         try (HeapWatch heap = new HeapWatch();
              MemorySampler memory = new MemorySampler(250);
              Pipeline pipeline = new Pipeline(plan, workDir.resolve(pipelineName), SinkConfig.from(spec.sink()));
-             VisibilityProbe probe = new VisibilityProbe(() -> infra.connect(database), POLL_MILLIS, phaseStartMicros);
+             StageTracer tracer = new StageTracer(spec);
+             VisibilityProbe probe = new VisibilityProbe(() -> infra.connect(database), POLL_MILLIS, phaseStartMicros, tracer);
              StampingWriter writer = new StampingWriter(() -> infra.connect(database), options.writeRate(), trackEvery, probe::track, 42)) {
-            BenchTopics.prepare(spec, Duration.ofSeconds(30));
             pipeline.start();
+            tracer.start();
             probe.start();
             writer.start();
             ProgressLine progress = new ProgressLine(pipeline, "public.users", rows, out);
             long nextPrint = System.nanoTime() + 5_000_000_000L;
             long deadline = System.nanoTime() + SNAPSHOT_TIMEOUT.toNanos();
             while (!pipeline.producer().snapshotDone()) {
-                failIfStopped(pipeline, probe);
+                failIfStopped(pipeline, probe, tracer);
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("the snapshot of " + rows + " rows did not finish within " + SNAPSHOT_TIMEOUT.toMinutes() + " min");
                 }
@@ -97,11 +104,20 @@ final class LagPhase {
                 probe.snapshotDoneAt(doneMicros);
                 snapshotDoneAtSeconds = (doneMicros - phaseStartMicros) / 1e6;
             }
-            out.printf(Locale.ROOT, "  snapshot done in %.1f s; writing on for %d s after it, then %d s of steady streaming...%n", snapshotSeconds,
-                    SETTLE_SECONDS, options.lagSeconds());
-            long steadyEnd = System.nanoTime() + (SETTLE_SECONDS + options.lagSeconds()) * 1_000_000_000L;
+            out.printf(Locale.ROOT, "  snapshot read in %.1f s; waiting until the target has it...%n", snapshotSeconds);
+            // The producer is done reading long before the target has every row (the initial scan outruns the transform
+            // and the sink, and changes made during it wait in the slot): until the target has caught up, writes queue
+            // behind that backlog. The steady state starts once it has, and no earlier than SETTLE_SECONDS after the snapshot.
+            CatchUp.await(spec, true, SNAPSHOT_TIMEOUT, () -> pipeline.failure() == null);
+            try (Connection c = infra.connect(database)) {
+                caughtUpAfterSeconds = (DbClock.nowMicros(c) - phaseStartMicros) / 1e6 - snapshotDoneAtSeconds;
+            }
+            double settleSeconds = Math.max(SETTLE_SECONDS, caughtUpAfterSeconds);
+            out.printf(Locale.ROOT, "  target caught up %.1f s after the snapshot was read; writing on until %.1f s after it, then %d s of steady streaming...%n",
+                    caughtUpAfterSeconds, settleSeconds, options.lagSeconds());
+            long steadyEnd = System.nanoTime() + (long) ((settleSeconds - caughtUpAfterSeconds + options.lagSeconds()) * 1e9);
             while (System.nanoTime() < steadyEnd) {
-                failIfStopped(pipeline, probe);
+                failIfStopped(pipeline, probe, tracer);
                 Thread.sleep(100);
             }
             writer.close();
@@ -124,12 +140,13 @@ final class LagPhase {
             BenchDatabase.dropSlot(c, spec.slotName());
             mismatches = TransformOracle.transformMismatches(c, "users", null, "users_v2");
         }
-        double settled = snapshotDoneAtSeconds + SETTLE_SECONDS;
+        double settled = snapshotDoneAtSeconds + Math.max(SETTLE_SECONDS, caughtUpAfterSeconds);
         List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() >= settled).toList();
         List<LagSample> afterSnapshot = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() < settled).toList();
         List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
-        return new LagResult(rows, options.writeRate(), achievedRate, writes, writeErrors, snapshotSeconds, phaseSeconds,
-                LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot), untracked, POLL_MILLIS, peakHeap, liveHeap, maxHeap,
+        return new LagResult(rows, options.writeRate(), achievedRate, writes, writeErrors, snapshotSeconds, caughtUpAfterSeconds, phaseSeconds,
+                LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot),
+                StageBreakdown.of(streaming), StageBreakdown.of(afterSnapshot), untracked, POLL_MILLIS, peakHeap, liveHeap, maxHeap,
                 peakRss, rssReset, mismatches, samples, memorySamples);
     }
 
@@ -143,12 +160,15 @@ final class LagPhase {
         return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
-    private static void failIfStopped(Pipeline pipeline, VisibilityProbe probe) {
+    private static void failIfStopped(Pipeline pipeline, VisibilityProbe probe, StageTracer tracer) {
         if (pipeline.failure() != null) {
             throw new IllegalStateException("pipeline failed: " + pipeline.failure().getMessage(), pipeline.failure());
         }
         if (probe.failure() != null) {
             throw new IllegalStateException("lag probe failed: " + probe.failure().getMessage(), probe.failure());
+        }
+        if (tracer.failure() != null) {
+            throw new IllegalStateException("stage tracer failed: " + tracer.failure().getMessage(), tracer.failure());
         }
     }
 }

@@ -5,16 +5,21 @@ import java.util.List;
 /**
  * What one lag phase measured: pgbackfill on a {@code rows}-row table while a writer changed it.
  *
- * @param streaming        lags of writes made from {@value LagPhase#SETTLE_SECONDS} s after the snapshot finished: the steady-state CDC lag
- * @param afterSnapshot    lags of writes made in the first {@value LagPhase#SETTLE_SECONDS} s after the snapshot finished
+ * @param caughtUpAfterSeconds how long after the producer finished the snapshot the target had caught up with it
+ * @param streaming        lags of writes made from {@value LagPhase#SETTLE_SECONDS} s after the snapshot finished, or from when the target
+ *                         caught up with it if that was later: the steady-state CDC lag
+ * @param afterSnapshot    lags of writes made between the end of the snapshot and the steady state
  * @param duringSnapshot   lags of writes made while the snapshot was still copying
+ * @param streamingStages  where the streaming lag went, stage by stage ({@link StageTracer})
+ * @param afterSnapshotStages the same for the first {@value LagPhase#SETTLE_SECONDS} s after the snapshot
  * @param peakHeapBytes    peak heap in use over the phase (HeapWatch): garbage included, so it follows the collector's sizing
  * @param liveHeapBytes    heap in use right after a full GC at the end of the phase, the pipeline still running: what it retains
  * @param peakRssBytes     peak resident set (VmHWM) over the phase, or since the JVM started when it could not be reset
  * @param mismatches       rows of the target that differ from the transform of the source, after catching up
  */
 record LagResult(long rows, int targetWriteRate, double achievedWriteRate, long writes, long writeErrors, double snapshotSeconds,
-                 double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot, int untrackedAtEnd, long pollMillis,
+                 double caughtUpAfterSeconds, double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot, StageBreakdown streamingStages,
+                 StageBreakdown afterSnapshotStages, int untrackedAtEnd, long pollMillis,
                  long peakHeapBytes, long liveHeapBytes, long maxHeapBytes, long peakRssBytes, boolean rssPeakIsPerPhase, long mismatches,
                  List<LagSample> samples, List<MemorySampler.Sample> memory) {
 

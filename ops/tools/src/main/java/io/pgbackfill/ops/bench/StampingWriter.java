@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The application during a lag phase: inserts and updates on {@code users} at a fixed rate, each its own
- * autocommit transaction, each stamping {@code created_at} with clock_timestamp() (the transform copies
+ * autocommit transaction committed durably (synchronous_commit on, as in production), each stamping {@code created_at} with clock_timestamp() (the transform copies
  * created_at, so the stamp shows up in the target). Every {@code trackEvery}-th write is handed to the
  * {@link VisibilityProbe} with its id and stamp; deletes are left out because they cannot be seen arriving.
  */
@@ -59,6 +59,12 @@ final class StampingWriter implements AutoCloseable {
              PreparedStatement update = c.prepareStatement("UPDATE users SET name = ?, email = ?, created_at = clock_timestamp() WHERE id = ? "
                      + "RETURNING id, " + DbClock.micros("created_at"))) {
             c.setAutoCommit(true);
+            // Commit as an application does: durably. The test servers run with synchronous_commit off, and then a
+            // commit reaches logical decoding only when the WAL writer flushes it (wal_writer_delay, 200 ms): a lag
+            // of the test server's settings, not of the pipeline. (fsync is off there, so this costs the writer little.)
+            try (var st = c.createStatement()) {
+                st.execute("SET synchronous_commit = on");
+            }
             long maxId = BenchDatabase.queryLong(c, "SELECT coalesce(max(id), 1) FROM users");
             startedNanos = System.nanoTime();
             long done = 0;

@@ -54,10 +54,18 @@ final class TextReport {
                         Figures.mib(l.peakHeapBytes()), Figures.mib(l.liveHeapBytes()), Figures.mib(l.peakRssBytes()),
                         l.ok() ? "verified" : "NOT verified: " + l.mismatches() + " mismatches, " + l.untrackedAtEnd() + " writes never seen"));
             }
-            sb.append("  streaming = writes from " + LagPhase.SETTLE_SECONDS + " s after the snapshot on; first " + LagPhase.SETTLE_SECONDS
-                    + " s = writes in the " + LagPhase.SETTLE_SECONDS + " s right after it; one row per --lag-rows size: the scaling rows\n");
+            sb.append("  streaming = writes from " + LagPhase.SETTLE_SECONDS + " s after the snapshot on, or from when the target had caught up with it"
+                    + " if later; first " + LagPhase.SETTLE_SECONDS + " s = writes from the snapshot's end until then; one row per --lag-rows size: the scaling rows\n");
             sb.append("  peak heap = most heap in use (garbage included); live heap = in use after a full GC at the end, pipeline running;")
                     .append(" RSS = whole JVM (in-process Kafka broker included)\n");
+            for (LagResult l : r.lagPhases()) {
+                sb.append(String.format(Locale.ROOT, "  %,d rows: the target had the snapshot %.1f s after the producer had read it%n", l.rows(),
+                        l.caughtUpAfterSeconds()));
+                sb.append(String.format(Locale.ROOT, "  where the streaming lag went, %,d rows (lag p99 %s ms):%n", l.rows(), Figures.millis(l.streaming().p99())))
+                        .append(l.streamingStages().describe("    "));
+                sb.append(String.format(Locale.ROOT, "  and in the first %d s after the snapshot, or until caught up (lag p99 %s ms):%n", LagPhase.SETTLE_SECONDS,
+                        Figures.millis(l.afterSnapshot().p99()))).append(l.afterSnapshotStages().describe("    "));
+            }
             if (r.lagPhases().stream().anyMatch(l -> !l.rssPeakIsPerPhase())) {
                 sb.append("  (peak RSS is since JVM start: /proc/self/clear_refs could not be written)\n");
             }

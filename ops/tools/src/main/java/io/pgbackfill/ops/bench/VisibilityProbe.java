@@ -23,6 +23,7 @@ final class VisibilityProbe implements AutoCloseable {
     private final Callable<Connection> connections;
     private final long pollMillis;
     private final long phaseStartMicros;
+    private final StageTracer tracer;
     private final Map<Long, Long> pending = new ConcurrentHashMap<>();
     private final List<LagSample> samples = new ArrayList<>();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
@@ -30,10 +31,11 @@ final class VisibilityProbe implements AutoCloseable {
     private volatile boolean running;
     private Thread thread;
 
-    VisibilityProbe(Callable<Connection> connections, long pollMillis, long phaseStartMicros) {
+    VisibilityProbe(Callable<Connection> connections, long pollMillis, long phaseStartMicros, StageTracer tracer) {
         this.connections = connections;
         this.pollMillis = pollMillis;
         this.phaseStartMicros = phaseStartMicros;
+        this.tracer = tracer;
     }
 
     /** A write to watch for; a second write to the same id while the first is pending is not tracked. */
@@ -69,8 +71,10 @@ final class VisibilityProbe implements AutoCloseable {
                             long now = rs.getLong(3);
                             Long stamp = pending.get(id);
                             if (stamp != null && targetStamp >= stamp && pending.remove(id, stamp)) {
+                                LagSample sample = new LagSample((stamp - phaseStartMicros) / 1e6, (now - stamp) / 1000.0, stamp < snapshotDoneMicros,
+                                        tracer.stages(id, stamp, now));
                                 synchronized (samples) {
-                                    samples.add(new LagSample((stamp - phaseStartMicros) / 1e6, (now - stamp) / 1000.0, stamp < snapshotDoneMicros));
+                                    samples.add(sample);
                                 }
                             }
                         }

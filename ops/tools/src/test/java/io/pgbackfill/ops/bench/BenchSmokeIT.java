@@ -33,10 +33,12 @@ class BenchSmokeIT {
             assertThat(lag.ok()).as("lag phase verified, every tracked write seen").isTrue();
             assertThat(lag.streaming().samples()).as("writes tracked in the steady state").isPositive();
             assertThat(lag.afterSnapshot().samples()).as("writes tracked right after the snapshot").isPositive();
+            assertThat(lag.streamingStages().samples()).as("steady-state writes seen at every stage").isPositive();
+            assertThat(lag.streamingStages().stages()).hasSize(4);
             assertThat(lag.memory()).isNotEmpty();
         });
         assertThat(results.problems()).isEmpty();
-        assertThat(out.resolve(BenchReports.TEXT)).content().contains("pgbackfill", "RESULT: OK");
+        assertThat(out.resolve(BenchReports.TEXT)).content().contains("pgbackfill", "RESULT: OK", "where the streaming lag went");
         assertThat(out.resolve(BenchReports.JSON)).content().contains("\"approaches\"", "\"lagPhases\"");
         assertThat(out.resolve(BenchReports.HTML)).content().contains("<svg", "</html>");
     }
