@@ -25,12 +25,14 @@ import java.util.Locale;
  * @param calibratedCores  cores of the machine the constants were measured on
  * @param largestCalibratedEventBytes the largest average event size the calibration covered
  * @param error            the model's relative error on its validation runs (0.2 = ±20%)
+ * @param contention       how much longer than {@code quiet / share} the pipeline took on a machine where the rehearsal
+ *                         got {@code share} of a core (measured 1.3-1.6: under contention its own CPU per row grows too)
  */
 public record DurationModel(double startupSeconds, double perRecordMicros, double perByteMicros, int calibratedCores,
-                            long largestCalibratedEventBytes, double error) {
+                            long largestCalibratedEventBytes, double error, double contention) {
 
     /** Measured on the 2-core machine of docs/rehearse.md ("How the duration model was calibrated"). */
-    public static final DurationModel CALIBRATED = new DurationModel(4.0, 45.0, 0.0035, 2, 40_000, 0.3);
+    public static final DurationModel CALIBRATED = new DurationModel(6.8, 0.4, 0.082, 2, 20_000, 0.3, 1.7);
 
     /** Below this share of a core, the rehearsal's timings waited for the CPU enough to say so. */
     static final double BUSY_SHARE = 0.8;
@@ -74,10 +76,11 @@ public record DurationModel(double startupSeconds, double perRecordMicros, doubl
         double high = seconds * (1 + error);
         List<String> reasons = new ArrayList<>();
         if (share < BUSY_SHARE) {
-            // If the other work goes on, the pipeline gets about the same share of the cores.
-            high = Math.max(high, seconds / share * (1 + error));
+            // If the other work goes on, the pipeline gets about the same share of the cores, and spends more CPU per row (contention).
+            double loaded = seconds / share * contention;
+            high = Math.max(high, loaded);
             reasons.add(String.format(Locale.ROOT, "other work is running here: the rehearsal got %.0f%% of a core, so the estimate is for a"
-                    + " quiet machine and, if the load stays, it takes up to %s", share * 100, Human.seconds(seconds / share * (1 + error))));
+                    + " quiet machine and, if the load stays, it takes up to %s", share * 100, Human.seconds(loaded)));
         }
         if (c.sampledRows() < WARM_ROWS) {
             low = Math.min(low, startupSeconds);

@@ -67,6 +67,12 @@ final class ThreadCpu {
         if (name.startsWith("pgbackfill-sin")) {
             return "sink";
         }
+        if (name.startsWith("pgbackfill-") && !name.startsWith("pgbackfill-con") && !name.startsWith("pgbackfill-rer")
+                && !name.startsWith("pgbackfill-thr")) {
+            // Streams names its threads <application.id>-<uuid>-StreamThread-n, and the application id is "pgbackfill-<pipeline>":
+            // cut to 15 characters, only the prefix is left.
+            return "transformer (Streams)";
+        }
         if (name.startsWith("kafka-producer") || name.startsWith("kafka-coordina") || name.startsWith("kafka-admin")) {
             return "Kafka clients' I/O threads";
         }

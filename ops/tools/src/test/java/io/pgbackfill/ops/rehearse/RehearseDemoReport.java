@@ -156,7 +156,7 @@ class RehearseDemoReport {
             st.execute("CREATE TABLE documents (id bigint PRIMARY KEY, title text NOT NULL, body text NOT NULL)");
             st.execute("CREATE TABLE documents_v2 (id bigint PRIMARY KEY, title text NOT NULL, body text NOT NULL)");
             int md5s = Math.max(1, bodyBytes / 32);
-            st.execute("INSERT INTO documents SELECT g, 'document ' || g, (SELECT string_agg(md5((g * 100003 + i)::text), '')"
+            st.execute("INSERT INTO documents SELECT g, 'document ' || g, (SELECT string_agg(md5((g::bigint * 100003 + i)::text), '')"
                     + " FROM generate_series(1, " + md5s + ") i) FROM generate_series(1, " + rows + ") g");
             st.execute("ANALYZE documents");
         }
