@@ -16,10 +16,12 @@ import java.util.Locale;
  * {@code RehearseDemoReport} on two tables of very different row sizes (docs/rehearse.md). All of it
  * shares the machine's cores with PostgreSQL; three stages and the database keep at most four busy:
  *
- * <pre>duration = startup + rows × (s + perRecordMicros + perByteMicros × eventBytes) / min(cores, 4)</pre>
+ * <pre>duration = startup + rows × (s × share + perRecordMicros + perByteMicros × eventBytes) / min(cores, 4)</pre>
  *
- * @param startupSeconds   from start to the first rows in the target: connector, Streams' transactional
- *                         producer and consumer groups, the first chunk
+ * where {@code share} is the share of a core the rehearsal got ({@link CpuShare}), so the estimate is for a quiet machine.
+ *
+ * @param startupSeconds   the pipeline's fixed CPU (classes, JIT, connector, Streams' transactional start; 13.6 s
+ *                         measured) spread over the calibration machine's cores
  * @param perRecordMicros  CPU per record the pipeline spends beyond what the rehearsal measures (µs)
  * @param perByteMicros    the same per byte of the larger of the record's two events (µs/byte)
  * @param calibratedCores  cores of the machine the constants were measured on
