@@ -403,10 +403,12 @@ class RehearseIT {
         try (Connection c = infra.connect("rehearse_demo")) {
             assertThat(DemoData.count(c, "users_v2")).isEqualTo(rows);
         }
-        System.out.printf(Locale.ROOT, "projected vs measured snapshot of %,d demo users: projected %.2f s (%.1f µs/row: read %.1f, transform %.1f, "
-                        + "events %.1f, write %.1f), measured %.2f s start to caught up; measured/projected = %.1f%n",
-                rows, projected, t.costPerRow().total(), t.costPerRow().read(), t.costPerRow().transform(), t.costPerRow().events(),
-                t.costPerRow().write(), measured, measured / projected);
+        DurationModel.Estimate d = t.projection().duration();
+        System.out.printf(Locale.ROOT, "projected vs measured, %,d demo users: projected %.2f s on a quiet machine, %.2f to %.2f s (rehearsal at %.0f%% of"
+                        + " a core; %.1f µs/row: read %.1f, transform %.1f, events %.1f, write %.1f), measured %.2f s start to caught up: %s%n",
+                rows, projected, d.lowSeconds(), d.highSeconds(), t.projection().cpuShare() * 100, t.costPerRow().total(), t.costPerRow().read(),
+                t.costPerRow().transform(), t.costPerRow().events(), t.costPerRow().write(), measured,
+                measured >= d.lowSeconds() && measured <= d.highSeconds() ? "in range" : "OUT of range " + d.reasons());
     }
 
     static String demoSpec(String jdbcUrl) throws Exception {
