@@ -30,8 +30,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/pgbackfill --create-home pgbackfill
 COPY --from=build /app/lib /app/lib
+# GC and JIT flags, the same file ./backfill and the bench use (ops/jvm.options).
+COPY ops/jvm.options /app/jvm.options
 # `docker compose exec producer backfill status /specs/users-split.yaml` and friends.
-RUN printf '#!/bin/sh\nexec java -XX:+ExitOnOutOfMemoryError -cp "/app/lib/*" io.pgbackfill.ops.BackfillCli "$@"\n' > /usr/local/bin/backfill \
+RUN printf '#!/bin/sh\nexec java @/app/jvm.options -cp "/app/lib/*" io.pgbackfill.ops.BackfillCli "$@"\n' > /usr/local/bin/backfill \
  && chmod 755 /usr/local/bin/backfill
 USER pgbackfill
 # State (the producer's offsets, Kafka Streams' state.dir) defaults to .pgbackfill under here; mount a volume to keep it.
@@ -41,5 +43,5 @@ EXPOSE 9404
 # Exec form: java is PID 1 and gets SIGTERM itself, so a stage stops cleanly (last batch, offsets) on docker stop.
 # Out of memory ends the process (exit 3, so the restart policy sees it) after saying what to change; the heap comes
 # from JAVA_TOOL_OPTIONS (docker-compose.yml), the byte budgets derive from it (memory.stageBudgetMiB overrides).
-ENTRYPOINT ["java", "-XX:+ExitOnOutOfMemoryError", "-XX:OnOutOfMemoryError=echo 'pgbackfill: out of memory: raise the heap (-Xmx in JAVA_TOOL_OPTIONS) or lower memory.stageBudgetMiB in the spec (backfill rehearse predicts the peak)' >&2", "-cp", "/app/lib/*", "io.pgbackfill.ops.BackfillCli"]
+ENTRYPOINT ["java", "@/app/jvm.options", "-XX:OnOutOfMemoryError=echo 'pgbackfill: out of memory: raise the heap (-Xmx in JAVA_TOOL_OPTIONS) or lower memory.stageBudgetMiB in the spec (backfill rehearse predicts the peak)' >&2", "-cp", "/app/lib/*", "io.pgbackfill.ops.BackfillCli"]
 CMD ["--help"]

@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         description = {"Runs a sample of each source table through the spec's transform and reports what it would do.",
                 "It uses the transformer's own code and reports, before anything starts: rows that would go to the DLQ by reason (with example keys), duplicate target keys,",
                 "per target column NULL share, longest and largest values and values that do not fit, the measured cost per",
-                "row, and the projected snapshot duration, target size and WAL. Read-only: no slot, no publication, no topic;",
+                "row, and the projected duration (start to caught up, a range and why when it cannot know), target size and WAL. Read-only: no slot, no publication, no topic;",
                 "the trial write goes to a temporary table in a rolled-back transaction.",
                 "Exit 0 READY, 1 blocking findings, 2 cannot start (bad spec, unreachable database, missing privilege)."})
 public final class RehearseCommand implements Callable<Integer> {

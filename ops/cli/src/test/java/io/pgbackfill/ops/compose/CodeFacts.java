@@ -19,7 +19,7 @@ import picocli.CommandLine.ParseResult;
  * and the password variables a spec names. A rename in the code changes these answers, and the compose checks fail.
  */
 final class CodeFacts {
-    /** Read by the JVM itself, not by our code; the image's only way to pass heap and GC settings. */
+    /** Read by the JVM itself, not by our code: the heap per service (GC and JIT flags are the image's ops/jvm.options). */
     static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
     /** The long-running stages; everything else the CLI does runs once and exits. */
     static final Set<String> SERVICES = Set.of("producer", "transformer", "sink", "up");

@@ -21,6 +21,9 @@ import java.util.function.Consumer;
  * transaction that is rolled back. No slot, no publication, no topic.
  */
 public final class Rehearsal {
+    /** How long the share of a core is measured before and after each table's sample (a busy loop on this thread). */
+    static final long CPU_SHARE_MILLIS = 300;
+
     private final MigrationPlan plan;
     private final String specFile;
     private final RehearsalOptions options;

@@ -63,7 +63,8 @@ public final class RehearsalHtml {
         row(sb, "duplicate target keys", Human.count(o.duplicateTargetKeys()));
         row(sb, "cost per row", String.format(Locale.ROOT, "read %s, transform %s, events %s, write %s = %s", Human.micros(c.read()),
                 Human.micros(c.transform()), Human.micros(c.events()), Human.micros(c.write()), Human.micros(c.total())));
-        row(sb, "projected snapshot", "at least " + Human.seconds(p.snapshotSeconds()) + " on this machine (Debezium and Kafka I/O not measured)");
+        row(sb, "projected duration (start to caught up)", RehearsalText.duration(p) + " on this machine"
+                + (p.duration().reasons().isEmpty() ? "" : ": a range, because " + String.join("; ", p.duration().reasons())));
         row(sb, "projected target size", Human.bytes(p.targetBytes()));
         row(sb, "projected WAL during the snapshot", p.walBytes() == null ? "unknown"
                 : Human.bytes(p.walBytes()) + (p.walIncludesTarget() ? " (incl. the new table's: same server)" : ""));

@@ -81,15 +81,23 @@ public record RehearsalReport(String pipeline, String specFile, Wal wal, List<Ta
     /**
      * The full table, from the sample.
      *
-     * @param snapshotSeconds  estimated rows × measured cost per row: a lower bound, since Debezium's own
-     *                         conversion and Kafka's I/O cannot be measured without starting them
+     * @param duration         start to the target caught up, by {@link DurationModel}: the measured cost per row
+     *                         plus the pipeline's own per-record and per-byte cost; a range, with the reasons, when
+     *                         the conditions of the measurement leave it open
+     * @param eventBytes       the sample's average event size, the model's per-byte input
+     * @param cpuShare         the share of a core the rehearsal got ({@link CpuShare}): below 1, its timings include waiting
      * @param targetBytes      the temporary copy's size (heap, TOAST, indexes) scaled to the table
      * @param walBytes         WAL written while the snapshot runs: the source's rate × duration, plus the target
      *                         table's own writes when it lives in the source's cluster; the slot keeps all of it
      *                         whenever the pipeline falls behind. Null when the rate is unknown.
      * @param walIncludesTarget whether {@code walBytes} counts the target's writes (same server as the source)
      */
-    public record Projection(double snapshotSeconds, long targetBytes, Long walBytes, boolean walIncludesTarget) {
+    public record Projection(DurationModel.Estimate duration, long eventBytes, double cpuShare, long targetBytes, Long walBytes, boolean walIncludesTarget) {
+        /** The model's estimate in seconds (what the WAL projection multiplies). */
+        @JsonProperty
+        public double snapshotSeconds() {
+            return duration.seconds();
+        }
     }
 
     /** READY, or what blocks it; warnings do not block. */

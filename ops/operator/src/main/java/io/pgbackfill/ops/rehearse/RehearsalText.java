@@ -66,10 +66,18 @@ public final class RehearsalText {
         sb.append(String.format(Locale.ROOT, "  cost/row   read %s + transform %s + events %s + write %s = %s%n", Human.micros(cost.read()),
                 Human.micros(cost.transform()), Human.micros(cost.events()), Human.micros(cost.write()), Human.micros(cost.total())));
         RehearsalReport.Projection p = t.projection();
-        sb.append(String.format(Locale.ROOT, "  projected  snapshot at least %s on this machine (Debezium and Kafka I/O not measured)%n",
-                Human.seconds(p.snapshotSeconds())));
+        sb.append(String.format(Locale.ROOT, "  projected  caught up after %s on this machine (timings at %.0f%% of a core)%n", duration(p), p.cpuShare() * 100));
+        for (String why : p.duration().reasons()) {
+            sb.append("             a range: ").append(why).append(String.format(Locale.ROOT, "%n"));
+        }
         sb.append(String.format(Locale.ROOT, "             target %s; WAL during the snapshot %s%s%n", Human.bytes(p.targetBytes()),
                 p.walBytes() == null ? "unknown" : Human.bytes(p.walBytes()),
                 p.walBytes() != null && p.walIncludesTarget() ? " (incl. the new table's: same server)" : ""));
+    }
+
+    /** "31 s (22-40 s)": the model's estimate, then the range it may fall in. */
+    static String duration(RehearsalReport.Projection p) {
+        DurationModel.Estimate d = p.duration();
+        return Human.seconds(d.seconds()) + " (" + Human.seconds(d.lowSeconds()) + " to " + Human.seconds(d.highSeconds()) + ")";
     }
 }

@@ -51,9 +51,11 @@ final class TableRehearsal {
         transform.columns().forEach(c -> profiles.put(c.name(), new ColumnProfile(c.column())));
     }
 
-    RehearsalReport.TableReport run(Connection source, Connection target, RehearsalReport.Wal wal, boolean targetSharesSourceWal) throws SQLException {
+    RehearsalReport.TableReport run(Connection source, Connection target, RehearsalReport.Wal wal, boolean targetSharesSourceWal)
+            throws SQLException {
         TableFacts facts = TableFacts.read(source, transform.source(), options.seed());
         SamplePlan plan = SamplePlan.of(options, facts.estimatedRows());
+        double shareBefore = CpuShare.measure(Rehearsal.CPU_SHARE_MILLIS);
         long started = System.nanoTime();
         long sampled;
         TrialWriter.Result written;
@@ -64,6 +66,8 @@ final class TableRehearsal {
             written = writer.finish();
         }
         double seconds = (System.nanoTime() - started) / 1e9;
+        // Before and after the sample: the load moves, and the timings span the whole sample.
+        double cpuShare = (shareBefore + CpuShare.measure(Rehearsal.CPU_SHARE_MILLIS)) / 2;
         // Beyond the key cap (or a hash collision) a duplicate reaches the trial write, where the upsert merges it.
         duplicates += Math.max(0, written.rowsWritten() - written.rowsInTable());
         long mapped = sampled - excluded - rejects.total() - duplicates;
@@ -75,14 +79,17 @@ final class TableRehearsal {
                 fraction == 0 ? 0 : Math.round(duplicates / fraction), fraction == 0 ? 0 : Math.round(duplicates / (fraction * fraction)),
                 keys.capHit(), written.failure());
         RehearsalReport.CostPerRow cost = meter.perSampledRow(written.rowsWritten(), sampled);
-        double snapshotSeconds = facts.estimatedRows() * cost.total() / 1e6;
+        long eventBytes = events.sizes().average();
+        DurationModel.Estimate duration = DurationModel.CALIBRATED.project(new DurationModel.Conditions(facts.estimatedRows(), cost.total(),
+                eventBytes, sampled, Runtime.getRuntime().availableProcessors(), cpuShare, options.stagesPerJvm()));
+        double snapshotSeconds = duration.seconds();
         // Bytes per row the temporary copy holds, times the rows the table would map.
         long targetBytes = written.rowsInTable() == 0 ? 0
                 : Math.round((double) written.bytes() / written.rowsInTable() * facts.estimatedRows() * mapped / sampled);
         Long walBytes = wal.bytesPerSecond() == null ? null
                 : Math.round(wal.bytesPerSecond() * snapshotSeconds) + (targetSharesSourceWal ? targetBytes : 0);
         return new RehearsalReport.TableReport(transform.source().id(), transform.target().id(), facts, sample, outcome, columns(),
-                cost, new RehearsalReport.Projection(snapshotSeconds, targetBytes, walBytes, targetSharesSourceWal));
+                cost, new RehearsalReport.Projection(duration, eventBytes, cpuShare, targetBytes, walBytes, targetSharesSourceWal));
     }
 
     private void row(Map<String, Object> row, String sourceKey, long readNanos, TrialWriter writer) throws SQLException {

@@ -84,6 +84,6 @@ class RehearsalPartsTest {
                 (double) duplicates / rows, List.of(), duplicates, duplicates, false, null);
         return new RehearsalReport.TableReport("public.t", "public.t2", new TableFacts(rows, "catalog", 8192, 0),
                 new RehearsalReport.Sample("SYSTEM(100%)", rows, 1, 0.1, 0), o, List.of(), new RehearsalReport.CostPerRow(1, 1, 1, 1),
-                new RehearsalReport.Projection(0.004, 8192, 0L, true));
+                new RehearsalReport.Projection(new DurationModel.Estimate(0.004, 0.003, 0.005, List.of()), 100, 1.0, 8192, 0L, true));
     }
 }

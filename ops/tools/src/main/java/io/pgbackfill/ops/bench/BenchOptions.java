@@ -16,19 +16,21 @@ import java.util.List;
  * @param partitions      Kafka partitions per topic, for pgbackfill and for the Connect topic alike
  * @param snapshotMode    pgbackfill's {@code snapshot.mode} (null: the spec's default), to compare modes in like conditions
  * @param outDir          where bench.txt, bench.json and bench.html go
+ * @param only            keys of the approaches to run (empty: all), for before/after CPU runs of one approach
  */
 public record BenchOptions(long rows, long rowByRowSample, boolean kafkaConnect, boolean lagPhase, List<Long> lagRows,
-                           int writeRate, int lagSeconds, int partitions, Path outDir, String snapshotMode) {
+                           int writeRate, int lagSeconds, int partitions, Path outDir, String snapshotMode, List<String> only) {
     /** The in-place UPDATE approach's key range per statement (the brief's 10k). */
     public static final int IN_PLACE_RANGE = 10_000;
 
     public BenchOptions(long rows, long rowByRowSample, boolean kafkaConnect, boolean lagPhase, List<Long> lagRows, int writeRate, int lagSeconds,
                         int partitions, Path outDir) {
-        this(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, outDir, null);
+        this(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, outDir, null, List.of());
     }
 
     public BenchOptions {
         lagRows = List.copyOf(lagRows);
+        only = only == null ? List.of() : List.copyOf(only);
         if (rows < 1) {
             throw new IllegalArgumentException("--rows must be at least 1");
         }

@@ -88,7 +88,7 @@ public final class BenchRun {
             out.printf(Locale.ROOT, "%n== approach %d/%d: %s ==%n", i + 1, approaches.size(), a.label());
             ApproachResult r;
             try {
-                r = a.run(ctx);
+                r = options.only().isEmpty() || options.only().contains(a.key()) ? a.run(ctx) : ApproachResult.notRun(a, "not in --only");
             } catch (Exception | LinkageError e) {
                 // A LinkageError too: one approach missing a class (a jar rebuilt under a running bench) must not cost the others.
                 r = ApproachResult.failed(a, e.getClass().getSimpleName() + ": " + e.getMessage());

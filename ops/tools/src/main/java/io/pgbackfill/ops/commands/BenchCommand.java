@@ -49,12 +49,16 @@ public final class BenchCommand implements Callable<Integer>, ToolCommand {
     @Option(names = "--snapshot-mode", description = "pgbackfill's snapshot.mode: chunked, initial or incremental (default: the spec's, chunked)")
     String snapshotMode;
 
+    @Option(names = "--only", split = ",", description = "run only these approaches (keys: row-by-row, in-place-update, offline-insert-select,"
+            + " pgbackfill, debezium-snapshot, kafka-connect), e.g. for before/after CPU runs of pgbackfill alone")
+    List<String> only;
+
     @Option(names = "--out", defaultValue = "target/bench", description = "directory of the reports (default ${DEFAULT-VALUE})")
     Path out;
 
     @Override
     public Integer call() throws Exception {
-        BenchOptions options = new BenchOptions(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, out, snapshotMode);
+        BenchOptions options = new BenchOptions(rows, rowByRowSample, kafkaConnect, lagPhase, lagRows, writeRate, lagSeconds, partitions, out, snapshotMode, only);
         System.out.println("starting PostgreSQL and Kafka...");
         BenchResults results;
         try (Infrastructure infra = Infrastructure.start()) {

@@ -174,7 +174,17 @@ class RehearseIT {
         assertThat(t.sample().largeValueShare()).isPositive();
         assertThat(t.costPerRow().transform()).isPositive();
         assertThat(t.costPerRow().write()).isPositive();
-        assertThat(t.projection().snapshotSeconds()).isPositive();
+        // The projection's structure, not its time: an estimate inside its range, the inputs it rests on, and a
+        // reason for every widening beyond the model's own error (this suite shares its cores, so there may be one).
+        DurationModel.Estimate d = t.projection().duration();
+        assertThat(d.seconds()).isPositive();
+        assertThat(d.lowSeconds()).isPositive().isLessThan(d.seconds());
+        assertThat(d.highSeconds()).isGreaterThan(d.seconds());
+        assertThat(t.projection().snapshotSeconds()).isEqualTo(d.seconds());
+        assertThat(t.projection().eventBytes()).isPositive();
+        assertThat(t.projection().cpuShare()).isBetween(0.0, 1.0);
+        boolean widened = d.highSeconds() > d.seconds() * (1 + DurationModel.CALIBRATED.error()) + 1e-9;
+        assertThat(d.reasons().isEmpty()).as("a wider range says why: %s", d.reasons()).isEqualTo(!widened);
         assertThat(t.projection().targetBytes()).isPositive();
 
         assertThat(report.verdict().ready()).isFalse();
@@ -182,7 +192,7 @@ class RehearseIT {
         assertThat(report.verdict().blocking()).anySatisfy(b -> assertThat(b).contains("map to a target key another row already has"));
 
         String page = Files.readString(html);
-        assertThat(page).startsWith("<!DOCTYPE html>").contains("<svg").contains("cast failure in amount").contains("note: value lengths")
+        assertThat(page).startsWith("<!DOCTYPE html>").contains("<svg").contains("projected duration (start to caught up)").contains("cast failure in amount").contains("note: value lengths")
                 .doesNotContain("<script").doesNotContain("src=");
 
         // The text report: one screen, the verdict with the findings.
@@ -393,10 +403,12 @@ class RehearseIT {
         try (Connection c = infra.connect("rehearse_demo")) {
             assertThat(DemoData.count(c, "users_v2")).isEqualTo(rows);
         }
-        System.out.printf(Locale.ROOT, "projected vs measured snapshot of %,d demo users: projected %.2f s (%.1f µs/row: read %.1f, transform %.1f, "
-                        + "events %.1f, write %.1f), measured %.2f s start to caught up; measured/projected = %.1f%n",
-                rows, projected, t.costPerRow().total(), t.costPerRow().read(), t.costPerRow().transform(), t.costPerRow().events(),
-                t.costPerRow().write(), measured, measured / projected);
+        DurationModel.Estimate d = t.projection().duration();
+        System.out.printf(Locale.ROOT, "projected vs measured, %,d demo users: projected %.2f s on a quiet machine, %.2f to %.2f s (rehearsal at %.0f%% of"
+                        + " a core; %.1f µs/row: read %.1f, transform %.1f, events %.1f, write %.1f), measured %.2f s start to caught up: %s%n",
+                rows, projected, d.lowSeconds(), d.highSeconds(), t.projection().cpuShare() * 100, t.costPerRow().total(), t.costPerRow().read(),
+                t.costPerRow().transform(), t.costPerRow().events(), t.costPerRow().write(), measured,
+                measured >= d.lowSeconds() && measured <= d.highSeconds() ? "in range" : "OUT of range " + d.reasons());
     }
 
     static String demoSpec(String jdbcUrl) throws Exception {
