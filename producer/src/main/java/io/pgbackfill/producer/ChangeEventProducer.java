@@ -441,7 +441,12 @@ public final class ChangeEventProducer implements Stage {
         p.setProperty("tombstones.on.delete", "false");
         p.setProperty("skipped.operations", "none");
         p.setProperty("slot.drop.on.stop", "false");
-        p.setProperty("errors.max.retries", "-1");
+        // Debezium's own retry restarts the task with this configuration. Streaming only (no_data) that is safe: without
+        // committed offsets it streams from the slot, which has not moved. The initial scan's retry is not: before its
+        // first offset flush it takes a new scan from the current WAL position and skips every change in between (a
+        // database restart just after the scan lost deletes). So an initial-scan engine stops on any error, and the
+        // restarted producer (exit 3, the supervisor) streams from the slot with the resume logic of start().
+        p.setProperty("errors.max.retries", "initial".equals(snapshotMode) ? "0" : "-1");
         return p;
     }
 
@@ -743,7 +748,11 @@ public final class ChangeEventProducer implements Stage {
             rereads.close();
         }
         if (engine != null) {
-            engine.close();
+            try {
+                engine.close();
+            } catch (IllegalStateException stoppedOnItsOwn) {
+                // the engine stopped on a failure (see failure()): nothing left to close
+            }
         }
         if (engineThread != null) {
             engineThread.shutdown();

@@ -164,6 +164,63 @@ class ChangeEventProducerIT {
         }
     }
 
+    /**
+     * The restart-after-scan race (ChaosIT, seed -7900165899338920321): the replication connection drops just after
+     * the initial scan, before Debezium's first offset flush, and rows are deleted while it is down. Debezium's own
+     * retry would take a new scan from the current WAL position and never stream those deletes. The producer stops
+     * instead, and the restarted one streams from the slot: every delete reaches Kafka.
+     */
+    @Test
+    void aFailureAfterTheInitialScanNeverSkipsTheWalBeforeTheFirstOffsetFlush() throws Exception {
+        String url = infra.jdbcUrl("producer_race");
+        try (Connection c = infra.connect("producer_race"); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE users (id bigserial primary key, name text)");
+            st.execute("INSERT INTO users (name) SELECT 'user ' || g FROM generate_series(1, 2000) g");
+        }
+        PipelineSpec spec = SpecLoader.parse("""
+                name: producer-race
+                source: {jdbcUrl: x}
+                kafka: {partitions: 2}
+                snapshot: {mode: initial}
+                tables:
+                  - source: public.users
+                    target: public.users_v2
+                    columns: {id: id}
+                """, "t.yaml");
+        spec = spec.withConnections(ConnectionSpec.of(url, infra.user(), Secret.of(infra.password(), "test")), null)
+                .withKafka(spec.kafka().withBootstrapServers(infra.kafkaBootstrapServers()));
+        Path state = Files.createTempDirectory("producer-race");
+        // No offset flush during the test: the failure always lands before the first one.
+        ProducerConfig config = new ProducerConfig(spec, state, 300, 3_600_000, 2048, false);
+        try (ChangeEventProducer p = new ChangeEventProducer(config)) {
+            p.start();
+            await().atMost(Duration.ofSeconds(90)).until(() -> p.snapshotDone() || p.failure() != null);
+            assertThat(p.failure()).isNull();
+            try (Connection c = infra.connect("producer_race"); Statement st = c.createStatement()) {
+                st.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" + spec.slotName() + "' AND active_pid IS NOT NULL");
+                st.execute("DELETE FROM users WHERE id <= 50");
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> p.failure() != null);
+        }
+        try (ChangeEventProducer p = new ChangeEventProducer(config); KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+            p.start();
+            consumer.subscribe(List.of(spec.rawTopic(spec.tables().get(0))));
+            Map<Long, ChangeEvent> last = new HashMap<>();
+            await().atMost(Duration.ofSeconds(90)).until(() -> {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    ChangeEvent e = EventCodec.decodeChange(r.value());
+                    if (e.key() != null) {
+                        last.put(((Number) e.key().get("id")).longValue(), e);
+                    }
+                }
+                return p.failure() != null || java.util.stream.LongStream.rangeClosed(1, 50).allMatch(id -> last.containsKey(id) && last.get(id).isDelete());
+            });
+            assertThat(p.failure()).isNull();
+            assertThat(last).hasSize(2000);
+            assertThat(last.values().stream().filter(ChangeEvent::isDelete).count()).isEqualTo(50);
+        }
+    }
+
     static KafkaConsumer<byte[], byte[]> consumer() {
         Properties p = new Properties();
         p.put("bootstrap.servers", infra.kafkaBootstrapServers());
