@@ -284,13 +284,12 @@ public final class ChangeEventProducer implements Stage {
     }
 
     /**
-     * The chunked snapshot of {@link #chunkTables}: chunks lowered to the byte budget, at most a quarter of a second of
-     * the transformer's and the sink's throughput (and at least a chunk) ahead of them (the freshness of changes made
-     * meanwhile depends on it: ConsumerBacklogPacer).
+     * The chunked snapshot of {@link #chunkTables}: chunks lowered to the byte budget, at most three chunks' worth of
+     * records ahead of the transformer and the sink (the freshness of changes made meanwhile depends on it).
      */
     private void startChunkedSnapshot() {
         int chunkRows = memory.rows(rowBytes, spec.snapshot().chunkSize());
-        backlogPacer = new ConsumerBacklogPacer(spec, chunkRows);
+        backlogPacer = new ConsumerBacklogPacer(spec, 3L * chunkRows);
         io.pgbackfill.producer.throttle.SnapshotPacer control = snapshotControl.pacer();
         // Before each chunk: the backlog first (freshness), then pause, throttle and rate limit (live control).
         ChunkGate gate = table -> {

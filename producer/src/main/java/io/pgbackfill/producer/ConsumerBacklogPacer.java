@@ -17,12 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the snapshot a bounded time ahead of the pipeline: before a chunk, the records in the raw topics the
- * transformer has not committed plus those in the rows topics the sink has not committed must be at most
- * {@link #TARGET_SECONDS} of what the two stages have been committing per second, and never less than
- * {@code minBacklog} (one chunk, so a stage never waits for the reader). A bound in records (it was three chunks) let a
- * change queue for seconds behind the snapshot on a loaded machine, where the stages are slow; a bound in time keeps the
- * queue short there and wide enough on a fast one. A change made
+ * Keeps the snapshot at most {@code maxBacklog} records ahead of the pipeline: before a chunk, the records in the raw
+ * topics the transformer has not committed plus those in the rows topics the sink has not committed. A change made
  * during the snapshot is streamed at once, but it queues in Kafka behind every snapshot row produced before it; without
  * this bound the queue (and so the change's delay) would grow with the table whenever the snapshot reads faster than
  * the transformer and the sink write. A partition a group has not committed yet (a stage not started) counts as no
@@ -34,23 +30,16 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
     private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     private final Admin admin;
-    /** Seconds of the stages' measured consumption that may wait in Kafka ahead of a change made now. */
-    static final double TARGET_SECONDS = 0.25;
-    private static final long RATE_SAMPLE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
-    private final long minBacklog;
-    /** Records per second the transformer and the sink commit together (moving average); 0 until measured. */
-    private double rate;
-    private long lastCommitted = -1;
-    private long lastSampleAt;
+    private final long maxBacklog;
     private final String transformerGroup;
     private final String sinkGroup;
     private final List<TopicPartition> raw = new ArrayList<>();
     private final List<TopicPartition> rows = new ArrayList<>();
     private volatile boolean closed;
 
-    ConsumerBacklogPacer(PipelineSpec spec, long minBacklog) {
+    ConsumerBacklogPacer(PipelineSpec spec, long maxBacklog) {
         this.admin = Admin.create(KafkaClientConfig.of(spec.kafka(), "pgbackfill-" + spec.pipelineName() + "-snapshot-pacer"));
-        this.minBacklog = minBacklog;
+        this.maxBacklog = maxBacklog;
         this.transformerGroup = spec.transformerApplicationId();
         this.sinkGroup = spec.sinkGroupId();
         for (TableSpec t : spec.tables()) {
@@ -73,12 +62,11 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
                 LOG.debug("cannot read the pipeline's backlog; reading the next chunk anyway: {}", e.getMessage());
                 return; // pacing is about freshness, never about correctness: an unreadable backlog does not stop the snapshot
             }
-            long limit = limit();
-            if (backlog <= limit) {
+            if (backlog <= maxBacklog) {
                 return;
             }
             if (System.nanoTime() - lastLog > LOG_EVERY_NANOS) {
-                LOG.info("snapshot of {} waits: {} records in Kafka not yet consumed by the transformer and the sink (limit {})", table, backlog, limit);
+                LOG.info("snapshot of {} waits: {} records in Kafka not yet consumed by the transformer and the sink (limit {})", table, backlog, maxBacklog);
                 lastLog = System.nanoTime();
             }
             Thread.sleep(POLL_MILLIS);
@@ -97,38 +85,7 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
                 sinkGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(rows)));
         Map<TopicPartition, OffsetAndMetadata> t = committed.partitionsToOffsetAndMetadata(transformerGroup).get(10, TimeUnit.SECONDS);
         Map<TopicPartition, OffsetAndMetadata> s = committed.partitionsToOffsetAndMetadata(sinkGroup).get(10, TimeUnit.SECONDS);
-        sampleRate(committed(t) + committed(s));
         return behind(raw, ends, t) + behind(rows, ends, s);
-    }
-
-    /** The backlog allowed now: {@link #TARGET_SECONDS} of the measured consumption, at least {@code minBacklog}. */
-    long limit() {
-        return Math.max(minBacklog, (long) (rate * TARGET_SECONDS));
-    }
-
-    private void sampleRate(long committed) {
-        long now = System.nanoTime();
-        if (lastCommitted < 0 || committed < lastCommitted) {
-            lastCommitted = committed;
-            lastSampleAt = now;
-            return;
-        }
-        if (now - lastSampleAt >= RATE_SAMPLE_NANOS) {
-            double r = (committed - lastCommitted) * 1e9 / (now - lastSampleAt);
-            rate = rate == 0 ? r : 0.7 * rate + 0.3 * r;
-            lastCommitted = committed;
-            lastSampleAt = now;
-        }
-    }
-
-    private static long committed(Map<TopicPartition, OffsetAndMetadata> offsets) {
-        long n = 0;
-        for (OffsetAndMetadata o : offsets.values()) {
-            if (o != null) {
-                n += o.offset();
-            }
-        }
-        return n;
     }
 
     private static long behind(List<TopicPartition> parts, Map<TopicPartition, org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo> ends,

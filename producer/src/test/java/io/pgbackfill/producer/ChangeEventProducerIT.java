@@ -123,8 +123,8 @@ class ChangeEventProducerIT {
             try (ChangeEventProducer p = new ChangeEventProducer(ProducerConfig.of(spec, state).withHeartbeatIntervalMs(300));
                  KafkaConsumer<byte[], byte[]> consumer = consumer()) {
                 p.start();
-                // Over a chunk's worth unconsumed and nothing consumed: the pacer holds the reader from here on.
-                await().atMost(Duration.ofSeconds(60)).until(() -> p.snapshotRowsRead("public.users") >= 100 || p.failure() != null);
+                // Three chunks' worth unconsumed: the pacer holds the reader from here on.
+                await().atMost(Duration.ofSeconds(60)).until(() -> p.snapshotRowsRead("public.users") >= 300 || p.failure() != null);
                 assertThat(p.failure()).isNull();
                 try (Connection c = infra.connect("producer_fresh"); Statement st = c.createStatement()) {
                     st.execute("UPDATE users SET name = 'changed during the snapshot' WHERE id = " + rows);
