@@ -95,6 +95,8 @@ public final class ChangeEventProducer implements Stage {
     /** The chunked snapshot (the default mode) while tables are left to read; null otherwise. */
     private volatile ChunkedSnapshot chunked;
     private ConsumerBacklogPacer backlogPacer;
+    /** The chunked snapshot reads the tables (snapshot.mode chunked and every table has a primary key), decided at start. */
+    private volatile boolean chunkedMode;
     /** Tables the chunked snapshot is to read, decided at start. */
     private final List<String> chunkTables = new ArrayList<>();
 
@@ -109,7 +111,7 @@ public final class ChangeEventProducer implements Stage {
         }
         this.snapshotControl = new io.pgbackfill.producer.throttle.SnapshotControl(spec,
                 // Debezium's incremental snapshot is held by signals; the chunked one waits in its own reader (ChunkGate).
-                () -> running && "no_data".equals(snapshotMode) && !spec.snapshot().chunked() && !snapshotDone(),
+                () -> running && "no_data".equals(snapshotMode) && !chunkedMode && !snapshotDone(),
                 SourceSetup.SCHEMA, SourceSetup.signalTable(spec));
     }
 
@@ -175,7 +177,14 @@ public final class ChangeEventProducer implements Stage {
             boolean anyLeft = snapshotDone.values().stream().anyMatch(d -> !d);
             // The slot alone decides: if it exists, a scan may have begun from its consistent point (even before any
             // offsets were written), so only the resume path is safe; streaming from the slot misses nothing.
-            if (spec.snapshot().chunked()) {
+            List<String> withoutKey = spec.tables().stream().map(t -> t.sourceName().id())
+                    .filter(id -> !snapshotDone.get(id) && (!schemas.containsKey(id) || schemas.get(id).primaryKey().isEmpty())).toList();
+            chunkedMode = spec.snapshot().chunked() && withoutKey.isEmpty();
+            if (spec.snapshot().chunked() && !withoutKey.isEmpty()) {
+                // The chunked snapshot reads by primary key; a table with a declared key only takes the initial scan.
+                LOG.warn("tables {} have no primary key: the chunked snapshot reads by key, so this pipeline takes the initial scan", withoutKey);
+            }
+            if (chunkedMode) {
                 // Stream from a slot created first; read the tables in chunks beside the stream (ChunkedSnapshot).
                 snapshotMode = "no_data";
                 boolean created = SourceSetup.prepare(c, spec, true);
@@ -187,7 +196,7 @@ public final class ChangeEventProducer implements Stage {
                         chunkTables.add(t.sourceName().id());
                     }
                 }
-            } else if (spec.snapshot().initial() && !slot) {
+            } else if ((spec.snapshot().initial() || spec.snapshot().chunked()) && !slot) {
                 // First start (or nothing to resume from): Debezium's initial scan, which creates the slot together
                 // with the exported snapshot it reads, in key order so that an interruption can resume by key.
                 Files.deleteIfExists(config.stateDir().resolve("offsets.dat"));
@@ -441,7 +450,12 @@ public final class ChangeEventProducer implements Stage {
         p.setProperty("tombstones.on.delete", "false");
         p.setProperty("skipped.operations", "none");
         p.setProperty("slot.drop.on.stop", "false");
-        p.setProperty("errors.max.retries", "-1");
+        // Debezium's own retry restarts the task with this configuration. Streaming only (no_data) that is safe: without
+        // committed offsets it streams from the slot, which has not moved. The initial scan's retry is not: before its
+        // first offset flush it takes a new scan from the current WAL position and skips every change in between (a
+        // database restart just after the scan lost deletes). So an initial-scan engine stops on any error, and the
+        // restarted producer (exit 3, the supervisor) streams from the slot with the resume logic of start().
+        p.setProperty("errors.max.retries", "initial".equals(snapshotMode) ? "0" : "-1");
         return p;
     }
 
@@ -743,7 +757,11 @@ public final class ChangeEventProducer implements Stage {
             rereads.close();
         }
         if (engine != null) {
-            engine.close();
+            try {
+                engine.close();
+            } catch (IllegalStateException stoppedOnItsOwn) {
+                // the engine stopped on a failure (see failure()): nothing left to close
+            }
         }
         if (engineThread != null) {
             engineThread.shutdown();

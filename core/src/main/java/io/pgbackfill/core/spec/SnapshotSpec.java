@@ -5,10 +5,11 @@ package io.pgbackfill.core.spec;
  *
  * @param chunkSize rows per chunk of a chunked snapshot (default 10000); the producer holds at most two chunks in
  *                  memory, so chunkSize × average row size bounds its heap for the snapshot (lowered to the byte budget)
- * @param mode      {@code initial} (default): one consistent scan in key order (Debezium's initial
- *                  snapshot); changes made meanwhile wait until it ends. {@code chunked} (opt-in for now): pgbackfill's own chunked reads by primary key, interleaved with
+ * @param mode      {@code chunked} (default): pgbackfill's own chunked reads by primary key, interleaved with
  *                  streaming (DBLog watermarks): changes made during the snapshot reach the target as they happen,
  *                  no long transaction on the source, resumed by key after a restart.
+ *                  {@code initial}: one consistent scan in key order (Debezium's initial snapshot); changes made
+ *                  meanwhile wait until it ends (also taken when a table has no primary key).
  *                  {@code incremental}: Debezium's incremental snapshot (chunked, interleaved, ~3x slower per row)
  *                  {@code none}: no snapshot, only the changes after the slot's position (the reverse stream after a
  *                  cutover, whose target already holds every row)

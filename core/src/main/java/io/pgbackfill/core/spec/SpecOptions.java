@@ -25,11 +25,12 @@ public final class SpecOptions {
 
     public static final SpecOption<Integer> SNAPSHOT_CHUNK_SIZE = SpecOption.integer("snapshot", "chunkSize", 10_000, "rows", 1, null,
             "Rows per chunk of a chunked or incremental snapshot (and of a re-read after an interrupted initial scan); at most two chunks are in memory, and the byte budget lowers it for wide rows.");
-    public static final SpecOption<String> SNAPSHOT_MODE = SpecOption.choice("snapshot", "mode", "initial", List.of("initial", "chunked", "incremental", "none"),
-            "initial: Debezium's one consistent scan in key order; changes made meanwhile wait until it ends. "
-                    + "chunked (opt-in until it has been through the 100-trial chaos campaign, issue 17): pgbackfill's own "
-                    + "chunks by primary key read beside the stream (DBLog window marks): changes made during the "
-                    + "snapshot reach the target as they happen, no long transaction, resumed by key after a restart. "
+    public static final SpecOption<String> SNAPSHOT_MODE = SpecOption.choice("snapshot", "mode", "chunked", List.of("chunked", "initial", "incremental", "none"),
+            "chunked: pgbackfill's own chunks by primary key read beside the stream (DBLog window marks): changes made during "
+                    + "the snapshot reach the target within seconds whatever the table's size, no long transaction on the source, "
+                    + "resumed by key after a restart (a table without a primary key is read by the initial scan instead). "
+                    + "initial: Debezium's one consistent scan in key order; changes made meanwhile wait until it ends, and it "
+                    + "holds one transaction on the source for the whole scan. "
                     + "incremental: Debezium's incremental snapshot (chunked, interleaved, ~3x slower per row). "
                     + "none: streaming only, every table counts as snapshotted from the start (the reverse stream after a cutover).");
 

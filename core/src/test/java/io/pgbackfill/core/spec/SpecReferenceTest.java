@@ -46,7 +46,7 @@ class SpecReferenceTest {
         assertThat(CutoverSpec.DEFAULT.lockTimeoutMs()).isEqualTo(2000);
         assertThatThrownBy(() -> new SinkSpec(0, null, null, null)).hasMessage("sink.batchSize must be at least 1");
         assertThatThrownBy(() -> new SinkSpec(null, null, null, "drop")).hasMessage("sink.truncate must be 'refuse' or 'apply'");
-        assertThatThrownBy(() -> new SnapshotSpec(null, "lazy")).hasMessage("snapshot.mode must be 'initial', 'chunked', 'incremental' or 'none'");
+        assertThatThrownBy(() -> new SnapshotSpec(null, "lazy")).hasMessage("snapshot.mode must be 'chunked', 'initial', 'incremental' or 'none'");
         assertThatThrownBy(() -> new MemorySpec(5000)).hasMessage("memory.stageBudgetMiB must be between 1 and 4096");
         assertThatThrownBy(() -> new KafkaSpec(null, null, 0)).hasMessage("kafka.partitions must be at least 1");
     }
