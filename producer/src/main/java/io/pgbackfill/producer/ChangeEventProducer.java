@@ -285,11 +285,12 @@ public final class ChangeEventProducer implements Stage {
 
     /**
      * The chunked snapshot of {@link #chunkTables}: chunks lowered to the byte budget, at most three chunks' worth of
-     * records ahead of the transformer and the sink (the freshness of changes made meanwhile depends on it).
+     * records ahead of the transformer and the sink (the freshness of changes made meanwhile depends on it), the chunks
+     * growing from small while the pipeline keeps up (slow start, {@link ConsumerBacklogPacer}).
      */
     private void startChunkedSnapshot() {
         int chunkRows = memory.rows(rowBytes, spec.snapshot().chunkSize());
-        backlogPacer = new ConsumerBacklogPacer(spec, 3L * chunkRows);
+        backlogPacer = new ConsumerBacklogPacer(spec, chunkRows);
         io.pgbackfill.producer.throttle.SnapshotPacer control = snapshotControl.pacer();
         // Before each chunk: the backlog first (freshness), then pause, throttle and rate limit (live control).
         ChunkGate gate = table -> {
@@ -297,7 +298,8 @@ public final class ChangeEventProducer implements Stage {
             control.admit(memory.rows(rowBytes, control.chunkSize(spec.snapshot().chunkSize())));
         };
         ChunkedSnapshot snapshot = new ChunkedSnapshot(spec, Map.copyOf(schemas), Map.copyOf(rawTopicBySource), chunkTables, Map.copyOf(resumeAfter),
-                chunkRows, () -> memory.rows(rowBytes, control.chunkSize(spec.snapshot().chunkSize())), memory.rows(rowBytes, SNAPSHOT_FETCH_ROWS),
+                chunkRows, () -> Math.min(backlogPacer.chunkRows(), memory.rows(rowBytes, control.chunkSize(spec.snapshot().chunkSize()))),
+                memory.rows(rowBytes, SNAPSHOT_FETCH_ROWS),
                 gate, this::chunkEmitted, t -> {
                     failure.compareAndSet(null, HeapExhausted.isCause(t) ? new HeapExhausted("producer", memory, t) : t);
                     LOG.error("chunked snapshot failed: {}", Redaction.redact(String.valueOf(t.getMessage()), spec.source().secret()));

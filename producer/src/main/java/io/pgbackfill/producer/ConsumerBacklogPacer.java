@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.HashSet;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
@@ -17,29 +19,49 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the snapshot at most {@code maxBacklog} records ahead of the pipeline: before a chunk, the records in the raw
- * topics the transformer has not committed plus those in the rows topics the sink has not committed. A change made
- * during the snapshot is streamed at once, but it queues in Kafka behind every snapshot row produced before it; without
- * this bound the queue (and so the change's delay) would grow with the table whenever the snapshot reads faster than
- * the transformer and the sink write. A partition a group has not committed yet (a stage not started) counts as no
- * backlog, so the producer alone is never held up.
+ * Keeps the snapshot at most three chunks ahead of the pipeline: before a chunk, the records in the raw topics the
+ * transformer has not committed plus those in the rows topics the sink has not committed. A change made during the
+ * snapshot is streamed at once, but it queues in Kafka behind every snapshot row produced before it; without this bound
+ * the queue (and so the change's delay) would grow with the table whenever the snapshot reads faster than the
+ * transformer and the sink write.
+ *
+ * <p>Chunk size by the pipeline's pace: a chunk ({@link #chunkRows}) is what the sink commits in
+ * {@link #CHUNK_SECONDS}, measured over the last second or more, between {@link #FIRST_CHUNK_ROWS} and the configured
+ * size. While the transformer and the sink are still starting (classes loading, code not yet compiled) they move a few
+ * thousand rows a second at most: three full chunks ahead of them would hold a change back for many seconds, three
+ * small ones about a second and a half. Once they are warm, chunks are full size (per-chunk costs stay small).
+ *
+ * <p>A group with members that has not committed a partition yet (a stage just started) counts that partition's records
+ * as behind; a group with no members and no commits (a stage not started, e.g. the producer run alone) counts nothing,
+ * so the producer alone is never held up.
  */
 final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerBacklogPacer.class);
     private static final long POLL_MILLIS = 25;
     private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
+    /** The first chunk's rows, and the least: three of them cost a starting pipeline a second or two. */
+    static final int FIRST_CHUNK_ROWS = 1000;
+    /** A chunk is what the sink writes in this long: three chunks ahead, a change made now waits about three times it. */
+    static final double CHUNK_SECONDS = 0.5;
+    private static final long RATE_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     private final Admin admin;
-    private final long maxBacklog;
+    private final int fullChunkRows;
+    private volatile int chunkRows;
     private final String transformerGroup;
     private final String sinkGroup;
     private final List<TopicPartition> raw = new ArrayList<>();
     private final List<TopicPartition> rows = new ArrayList<>();
     private volatile boolean closed;
+    private long rateSinceNanos = -1;
+    private long rateSinceCommitted;
 
-    ConsumerBacklogPacer(PipelineSpec spec, long maxBacklog) {
+    /** @param fullChunkRows the configured chunk (after the byte budget): the most rows a chunk grows to */
+    ConsumerBacklogPacer(PipelineSpec spec, int fullChunkRows) {
         this.admin = Admin.create(KafkaClientConfig.of(spec.kafka(), "pgbackfill-" + spec.pipelineName() + "-snapshot-pacer"));
-        this.maxBacklog = maxBacklog;
+        this.fullChunkRows = Math.max(1, fullChunkRows);
+        this.chunkRows = Math.min(this.fullChunkRows, FIRST_CHUNK_ROWS);
         this.transformerGroup = spec.transformerApplicationId();
         this.sinkGroup = spec.sinkGroupId();
         for (TableSpec t : spec.tables()) {
@@ -48,6 +70,11 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
                 rows.add(new TopicPartition(spec.rowsTopic(t), p));
             }
         }
+    }
+
+    /** Rows of the next chunk, by the pipeline's pace: read after {@link #beforeChunk} let it go. */
+    int chunkRows() {
+        return chunkRows;
     }
 
     @Override
@@ -62,6 +89,7 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
                 LOG.debug("cannot read the pipeline's backlog; reading the next chunk anyway: {}", e.getMessage());
                 return; // pacing is about freshness, never about correctness: an unreadable backlog does not stop the snapshot
             }
+            long maxBacklog = 3L * chunkRows;
             if (backlog <= maxBacklog) {
                 return;
             }
@@ -85,17 +113,85 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
                 sinkGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(rows)));
         Map<TopicPartition, OffsetAndMetadata> t = committed.partitionsToOffsetAndMetadata(transformerGroup).get(10, TimeUnit.SECONDS);
         Map<TopicPartition, OffsetAndMetadata> s = committed.partitionsToOffsetAndMetadata(sinkGroup).get(10, TimeUnit.SECONDS);
-        return behind(raw, ends, t) + behind(rows, ends, s);
+        Set<String> running = running(t, s);
+        pace(s, running.contains(sinkGroup));
+        Map<TopicPartition, Long> starts = starts(raw, t, running.contains(transformerGroup), rows, s, running.contains(sinkGroup));
+        return behind(raw, ends, t, running.contains(transformerGroup), starts) + behind(rows, ends, s, running.contains(sinkGroup), starts);
+    }
+
+    /** Sizes the next chunk by the rows the sink committed per second over the last second or more (the first: the least). */
+    private void pace(Map<TopicPartition, OffsetAndMetadata> sinkCommitted, boolean sinkRunning) {
+        if (!sinkRunning) { // nothing downstream to wait for yet (the producer run alone): full chunks
+            chunkRows = fullChunkRows;
+            rateSinceNanos = -1;
+            return;
+        }
+        long committed = sinkCommitted.values().stream().filter(java.util.Objects::nonNull).mapToLong(OffsetAndMetadata::offset).sum();
+        long now = System.nanoTime();
+        if (rateSinceNanos < 0) {
+            rateSinceNanos = now;
+            rateSinceCommitted = committed;
+            chunkRows = Math.min(FIRST_CHUNK_ROWS, fullChunkRows);
+        } else if (now - rateSinceNanos >= RATE_WINDOW_NANOS) {
+            double perSecond = (committed - rateSinceCommitted) * 1e9 / (now - rateSinceNanos);
+            chunkRows = (int) Math.max(Math.min(FIRST_CHUNK_ROWS, fullChunkRows), Math.min(fullChunkRows, perSecond * CHUNK_SECONDS));
+            rateSinceNanos = now;
+            rateSinceCommitted = committed;
+        }
+    }
+
+    /** The groups that read already: committed somewhere, or have members (started, not yet committed). */
+    private Set<String> running(Map<TopicPartition, OffsetAndMetadata> t, Map<TopicPartition, OffsetAndMetadata> s)
+            throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
+        Set<String> running = new HashSet<>();
+        if (t.values().stream().anyMatch(java.util.Objects::nonNull)) {
+            running.add(transformerGroup);
+        }
+        if (s.values().stream().anyMatch(java.util.Objects::nonNull)) {
+            running.add(sinkGroup);
+        }
+        List<String> unknown = java.util.stream.Stream.of(transformerGroup, sinkGroup).filter(g -> !running.contains(g)).toList();
+        if (!unknown.isEmpty()) {
+            for (var d : admin.describeConsumerGroups(unknown).all().get(10, TimeUnit.SECONDS).values()) {
+                if (!d.members().isEmpty()) {
+                    running.add(d.groupId());
+                }
+            }
+        }
+        return running;
+    }
+
+    /** Where the uncommitted partitions of running groups start (their records so far are all behind). */
+    private Map<TopicPartition, Long> starts(List<TopicPartition> rawParts, Map<TopicPartition, OffsetAndMetadata> t, boolean transformerRunning,
+                                             List<TopicPartition> rowParts, Map<TopicPartition, OffsetAndMetadata> s, boolean sinkRunning)
+            throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        if (transformerRunning) {
+            rawParts.stream().filter(tp -> t.get(tp) == null).forEach(tp -> request.put(tp, OffsetSpec.earliest()));
+        }
+        if (sinkRunning) {
+            rowParts.stream().filter(tp -> s.get(tp) == null).forEach(tp -> request.put(tp, OffsetSpec.earliest()));
+        }
+        Map<TopicPartition, Long> starts = new HashMap<>();
+        if (!request.isEmpty()) {
+            admin.listOffsets(request).all().get(10, TimeUnit.SECONDS).forEach((tp, info) -> starts.put(tp, info.offset()));
+        }
+        return starts;
     }
 
     private static long behind(List<TopicPartition> parts, Map<TopicPartition, org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo> ends,
-                               Map<TopicPartition, OffsetAndMetadata> committed) {
+                               Map<TopicPartition, OffsetAndMetadata> committed, boolean groupRunning, Map<TopicPartition, Long> starts) {
         long n = 0;
         for (TopicPartition tp : parts) {
             OffsetAndMetadata c = committed.get(tp);
             var end = ends.get(tp);
-            if (c != null && end != null) {
+            if (end == null) {
+                continue;
+            }
+            if (c != null) {
                 n += Math.max(0, end.offset() - c.offset());
+            } else if (groupRunning && starts.containsKey(tp)) {
+                n += Math.max(0, end.offset() - starts.get(tp));
             }
         }
         return n;
