@@ -290,7 +290,7 @@ public final class ChangeEventProducer implements Stage {
      */
     private void startChunkedSnapshot() {
         int chunkRows = memory.rows(rowBytes, spec.snapshot().chunkSize());
-        backlogPacer = new ConsumerBacklogPacer(spec, chunkRows);
+        backlogPacer = new ConsumerBacklogPacer(spec, chunkRows, config.stagesInJvm() > 1);
         io.pgbackfill.producer.throttle.SnapshotPacer control = snapshotControl.pacer();
         // Before each chunk: the backlog first (freshness), then pause, throttle and rate limit (live control).
         ChunkGate gate = table -> {

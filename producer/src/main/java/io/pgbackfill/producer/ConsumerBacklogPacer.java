@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A group with members that has not committed a partition yet (a stage just started) counts that partition's records
  * as behind; a group with no members and no commits (a stage not started, e.g. the producer run alone) counts nothing,
- * so the producer alone is never held up.
+ * so the producer alone is never held up. When the transformer and the sink run in this JVM ({@code backfill up}) they
+ * are running from the start, before they have joined their groups (a few seconds of the snapshot otherwise unpaced).
  */
 final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerBacklogPacer.class);
@@ -48,6 +49,7 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
 
     private final Admin admin;
     private final int fullChunkRows;
+    private final boolean stagesInThisJvm;
     private volatile int chunkRows;
     private final String transformerGroup;
     private final String sinkGroup;
@@ -57,8 +59,12 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
     private long rateSinceNanos = -1;
     private long rateSinceCommitted;
 
-    /** @param fullChunkRows the configured chunk (after the byte budget): the most rows a chunk grows to */
-    ConsumerBacklogPacer(PipelineSpec spec, int fullChunkRows) {
+    /**
+     * @param fullChunkRows   the configured chunk (after the byte budget): the most rows a chunk grows to
+     * @param stagesInThisJvm the transformer and the sink run in this JVM: they count as running from the start
+     */
+    ConsumerBacklogPacer(PipelineSpec spec, int fullChunkRows, boolean stagesInThisJvm) {
+        this.stagesInThisJvm = stagesInThisJvm;
         this.admin = Admin.create(KafkaClientConfig.of(spec.kafka(), "pgbackfill-" + spec.pipelineName() + "-snapshot-pacer"));
         this.fullChunkRows = Math.max(1, fullChunkRows);
         this.chunkRows = Math.min(this.fullChunkRows, FIRST_CHUNK_ROWS);
@@ -144,6 +150,9 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
     private Set<String> running(Map<TopicPartition, OffsetAndMetadata> t, Map<TopicPartition, OffsetAndMetadata> s)
             throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
         Set<String> running = new HashSet<>();
+        if (stagesInThisJvm) {
+            return Set.of(transformerGroup, sinkGroup);
+        }
         if (t.values().stream().anyMatch(java.util.Objects::nonNull)) {
             running.add(transformerGroup);
         }

@@ -24,7 +24,8 @@ public final class SpecOptions {
                     + "a secret is a reference, {env: VAR} or {file: PATH}. See docs/connections.md.", "", v -> true);
 
     public static final SpecOption<Integer> SNAPSHOT_CHUNK_SIZE = SpecOption.integer("snapshot", "chunkSize", 10_000, "rows", 1, null,
-            "Rows per chunk of a chunked or incremental snapshot (and of a re-read after an interrupted initial scan); at most two chunks are in memory, and the byte budget lowers it for wide rows.");
+            "Most rows per chunk of a chunked or incremental snapshot (and of a re-read after an interrupted initial scan); at most two chunks are in memory, and the byte budget lowers it for wide rows. "
+                    + "A chunked snapshot starts with chunks of 1,000 rows and grows them to half a second of the sink's pace, up to this.");
     public static final SpecOption<String> SNAPSHOT_MODE = SpecOption.choice("snapshot", "mode", "chunked", List.of("chunked", "initial", "incremental", "none"),
             "chunked: pgbackfill's own chunks by primary key read beside the stream (DBLog window marks): changes made during "
                     + "the snapshot reach the target within seconds whatever the table's size, no long transaction on the source, "

@@ -21,6 +21,20 @@ final class BenchDatabase {
         }
     }
 
+    /**
+     * Settles the server before an approach is timed, so none pays for another's leftovers: a checkpoint (the WAL the
+     * previous one wrote), then up to 60 s for autovacuum workers to finish (the tables it filled). Not timed.
+     */
+    static void settle(Infrastructure infra, String database) throws SQLException, InterruptedException {
+        try (Connection c = infra.connect(database)) {
+            execute(c, "CHECKPOINT");
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (queryLong(c, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+        }
+    }
+
     static void execute(Connection c, String sql) throws SQLException {
         try (Statement st = c.createStatement()) {
             st.execute(sql);

@@ -15,7 +15,7 @@ import java.util.Locale;
 /**
  * The bench, in order: the lag phases first (in a JVM that has done nothing else yet, so their RSS
  * figures are not inflated by the heap earlier approaches grew), then one seeded {@code users} table
- * and the five approaches on it, each into a fresh target, each verified. An approach that throws is
+ * and the five approaches on it, each into a fresh target on a settled server (checkpoint, autovacuum idle), each verified. An approach that throws is
  * reported FAILED with its reason and the run goes on.
  */
 public final class BenchRun {
@@ -88,7 +88,11 @@ public final class BenchRun {
             out.printf(Locale.ROOT, "%n== approach %d/%d: %s ==%n", i + 1, approaches.size(), a.label());
             ApproachResult r;
             try {
-                r = options.only().isEmpty() || options.only().contains(a.key()) ? a.run(ctx) : ApproachResult.notRun(a, "not in --only");
+                boolean runIt = options.only().isEmpty() || options.only().contains(a.key());
+                if (runIt) {
+                    BenchDatabase.settle(infra, DATABASE);
+                }
+                r = runIt ? a.run(ctx) : ApproachResult.notRun(a, "not in --only");
             } catch (Exception | LinkageError e) {
                 // A LinkageError too: one approach missing a class (a jar rebuilt under a running bench) must not cost the others.
                 r = ApproachResult.failed(a, e.getClass().getSimpleName() + ": " + e.getMessage());
