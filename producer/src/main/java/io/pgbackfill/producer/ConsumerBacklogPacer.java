@@ -109,11 +109,6 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
 
     /** Records produced but not yet committed by the stage reading them, over raw and rows topics. */
     long backlog() throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
-        List<TopicPartition> all = new ArrayList<>(raw);
-        all.addAll(rows);
-        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-        all.forEach(tp -> request.put(tp, OffsetSpec.latest()));
-        var ends = admin.listOffsets(request).all().get(10, TimeUnit.SECONDS);
         var committed = admin.listConsumerGroupOffsets(Map.of(
                 transformerGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(raw),
                 sinkGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(rows)));
@@ -121,6 +116,15 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
         Map<TopicPartition, OffsetAndMetadata> s = committed.partitionsToOffsetAndMetadata(sinkGroup).get(10, TimeUnit.SECONDS);
         Set<String> running = running(t, s);
         pace(s, running.contains(sinkGroup));
+        // Only the topics a running stage reads: a stage not started counts nothing (and may not have created its topics yet).
+        List<TopicPartition> all = new ArrayList<>(running.contains(transformerGroup) ? raw : List.of());
+        all.addAll(running.contains(sinkGroup) ? rows : List.of());
+        if (all.isEmpty()) {
+            return 0;
+        }
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        all.forEach(tp -> request.put(tp, OffsetSpec.latest()));
+        var ends = admin.listOffsets(request).all().get(10, TimeUnit.SECONDS);
         Map<TopicPartition, Long> starts = starts(raw, t, running.contains(transformerGroup), rows, s, running.contains(sinkGroup));
         return behind(raw, ends, t, running.contains(transformerGroup), starts) + behind(rows, ends, s, running.contains(sinkGroup), starts);
     }
