@@ -117,16 +117,36 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
         Set<String> running = running(t, s);
         pace(s, running.contains(sinkGroup));
         // Only the topics a running stage reads: a stage not started counts nothing (and may not have created its topics yet).
-        List<TopicPartition> all = new ArrayList<>(running.contains(transformerGroup) ? raw : List.of());
-        all.addAll(running.contains(sinkGroup) ? rows : List.of());
-        if (all.isEmpty()) {
+        List<TopicPartition> read = new ArrayList<>(running.contains(transformerGroup) ? raw : List.of());
+        read.addAll(running.contains(sinkGroup) ? rows : List.of());
+        if (read.isEmpty()) {
             return 0;
         }
-        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-        all.forEach(tp -> request.put(tp, OffsetSpec.latest()));
-        var ends = admin.listOffsets(request).all().get(10, TimeUnit.SECONDS);
-        Map<TopicPartition, Long> starts = starts(raw, t, running.contains(transformerGroup), rows, s, running.contains(sinkGroup));
-        return behind(raw, ends, t, running.contains(transformerGroup), starts) + behind(rows, ends, s, running.contains(sinkGroup), starts);
+        Map<TopicPartition, OffsetAndMetadata> positions = new HashMap<>(t);
+        positions.putAll(s); // raw and rows partitions are disjoint
+        var ends = offsets(read, OffsetSpec.latest());
+        // A partition a running stage has not committed yet: everything in it so far is behind.
+        var starts = offsets(read.stream().filter(tp -> positions.get(tp) == null).toList(), OffsetSpec.earliest());
+        long behind = 0;
+        for (TopicPartition tp : read) {
+            OffsetAndMetadata c = positions.get(tp);
+            Long from = c != null ? Long.valueOf(c.offset()) : starts.get(tp);
+            if (ends.containsKey(tp) && from != null) {
+                behind += Math.max(0, ends.get(tp) - from);
+            }
+        }
+        return behind;
+    }
+
+    private Map<TopicPartition, Long> offsets(List<TopicPartition> parts, OffsetSpec spec)
+            throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
+        Map<TopicPartition, Long> offsets = new HashMap<>();
+        if (!parts.isEmpty()) {
+            Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+            parts.forEach(tp -> request.put(tp, spec));
+            admin.listOffsets(request).all().get(10, TimeUnit.SECONDS).forEach((tp, info) -> offsets.put(tp, info.offset()));
+        }
+        return offsets;
     }
 
     /** Sizes the next chunk by the rows the sink committed per second over the last second or more (the first: the least). */
@@ -153,10 +173,10 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
     /** The groups that read already: committed somewhere, or have members (started, not yet committed). */
     private Set<String> running(Map<TopicPartition, OffsetAndMetadata> t, Map<TopicPartition, OffsetAndMetadata> s)
             throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
-        Set<String> running = new HashSet<>();
         if (stagesInThisJvm) {
             return Set.of(transformerGroup, sinkGroup);
         }
+        Set<String> running = new HashSet<>();
         if (t.values().stream().anyMatch(java.util.Objects::nonNull)) {
             running.add(transformerGroup);
         }
@@ -172,42 +192,6 @@ final class ConsumerBacklogPacer implements ChunkGate, AutoCloseable {
             }
         }
         return running;
-    }
-
-    /** Where the uncommitted partitions of running groups start (their records so far are all behind). */
-    private Map<TopicPartition, Long> starts(List<TopicPartition> rawParts, Map<TopicPartition, OffsetAndMetadata> t, boolean transformerRunning,
-                                             List<TopicPartition> rowParts, Map<TopicPartition, OffsetAndMetadata> s, boolean sinkRunning)
-            throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
-        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-        if (transformerRunning) {
-            rawParts.stream().filter(tp -> t.get(tp) == null).forEach(tp -> request.put(tp, OffsetSpec.earliest()));
-        }
-        if (sinkRunning) {
-            rowParts.stream().filter(tp -> s.get(tp) == null).forEach(tp -> request.put(tp, OffsetSpec.earliest()));
-        }
-        Map<TopicPartition, Long> starts = new HashMap<>();
-        if (!request.isEmpty()) {
-            admin.listOffsets(request).all().get(10, TimeUnit.SECONDS).forEach((tp, info) -> starts.put(tp, info.offset()));
-        }
-        return starts;
-    }
-
-    private static long behind(List<TopicPartition> parts, Map<TopicPartition, org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo> ends,
-                               Map<TopicPartition, OffsetAndMetadata> committed, boolean groupRunning, Map<TopicPartition, Long> starts) {
-        long n = 0;
-        for (TopicPartition tp : parts) {
-            OffsetAndMetadata c = committed.get(tp);
-            var end = ends.get(tp);
-            if (end == null) {
-                continue;
-            }
-            if (c != null) {
-                n += Math.max(0, end.offset() - c.offset());
-            } else if (groupRunning && starts.containsKey(tp)) {
-                n += Math.max(0, end.offset() - starts.get(tp));
-            }
-        }
-        return n;
     }
 
     @Override
