@@ -116,6 +116,11 @@ final class JsonReport {
         m.put("lagFirstSecondsAfterSnapshotStagesMillis", stages(l.afterSnapshotStages()));
         m.put("snapshotRowsPerSecond", l.snapshotRowsPerSecond());
         m.put("lagDuringSnapshotMillis", stats(l.duringSnapshot()));
+        m.put("startupSeconds", LagPhase.STARTUP_SECONDS);
+        m.put("lagDuringSnapshotStartupMillis", stats(l.startup()));
+        m.put("lagDuringSnapshotAfterStartupMillis", stats(l.afterStartup()));
+        m.put("lagDuringSnapshotStartupStagesMillis", stages(l.startupStages()));
+        m.put("lagDuringSnapshotAfterStartupStagesMillis", stages(l.afterStartupStages()));
         m.put("peakHeapBytes", l.peakHeapBytes());
         m.put("liveHeapBytes", l.liveHeapBytes());
         m.put("maxHeapBytes", l.maxHeapBytes());

@@ -10,16 +10,21 @@ import java.util.List;
  *                         caught up with it if that was later: the steady-state CDC lag
  * @param afterSnapshot    lags of writes made between the end of the snapshot and the steady state
  * @param duringSnapshot   lags of writes made while the snapshot was still copying
+ * @param startup          those of them made in the pipeline's first {@value LagPhase#STARTUP_SECONDS} s (cold JVM, stages starting)
+ * @param afterStartup     the others: made while the snapshot copied, once the pipeline had started
  * @param streamingStages  where the streaming lag went, stage by stage ({@link StageTracer})
  * @param afterSnapshotStages the same for the first {@value LagPhase#SETTLE_SECONDS} s after the snapshot
+ * @param startupStages    the same for the writes of {@code startup}
+ * @param afterStartupStages the same for the writes of {@code afterStartup}
  * @param peakHeapBytes    peak heap in use over the phase (HeapWatch): garbage included, so it follows the collector's sizing
  * @param liveHeapBytes    heap in use right after a full GC at the end of the phase, the pipeline still running: what it retains
  * @param peakRssBytes     peak resident set (VmHWM) over the phase, or since the JVM started when it could not be reset
  * @param mismatches       rows of the target that differ from the transform of the source, after catching up
  */
 record LagResult(long rows, int targetWriteRate, double achievedWriteRate, long writes, long writeErrors, double snapshotSeconds,
-                 double caughtUpAfterSeconds, double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot, StageBreakdown streamingStages,
-                 StageBreakdown afterSnapshotStages, int untrackedAtEnd, long pollMillis,
+                 double caughtUpAfterSeconds, double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot,
+                 LagStats startup, LagStats afterStartup, StageBreakdown streamingStages, StageBreakdown afterSnapshotStages,
+                 StageBreakdown startupStages, StageBreakdown afterStartupStages, int untrackedAtEnd, long pollMillis,
                  long peakHeapBytes, long liveHeapBytes, long maxHeapBytes, long peakRssBytes, boolean rssPeakIsPerPhase, long mismatches,
                  List<LagSample> samples, List<MemorySampler.Sample> memory) {
 

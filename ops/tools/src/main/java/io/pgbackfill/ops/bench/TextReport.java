@@ -65,6 +65,12 @@ final class TextReport {
                         .append(l.streamingStages().describe("    "));
                 sb.append(String.format(Locale.ROOT, "  and in the first %d s after the snapshot, or until caught up (lag p99 %s ms):%n", LagPhase.SETTLE_SECONDS,
                         Figures.millis(l.afterSnapshot().p99()))).append(l.afterSnapshotStages().describe("    "));
+                sb.append(String.format(Locale.ROOT, "  changes made during the snapshot, %,d rows: in the pipeline's first %d s (start-up) p50/p99 %s/%s ms,"
+                                + " after it p50/p99/max %s/%s/%s ms%n", l.rows(), LagPhase.STARTUP_SECONDS,
+                        Figures.millis(l.startup().p50()), Figures.millis(l.startup().p99()), Figures.millis(l.afterStartup().p50()),
+                        Figures.millis(l.afterStartup().p99()), Figures.millis(l.afterStartup().max())));
+                sb.append("  where they went, start-up:\n").append(l.startupStages().describe("    "));
+                sb.append("  and after it:\n").append(l.afterStartupStages().describe("    "));
             }
             if (r.lagPhases().stream().anyMatch(l -> !l.rssPeakIsPerPhase())) {
                 sb.append("  (peak RSS is since JVM start: /proc/self/clear_refs could not be written)\n");

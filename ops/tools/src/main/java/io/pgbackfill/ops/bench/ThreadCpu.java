@@ -13,17 +13,31 @@ import java.util.stream.Stream;
  * CPU seconds (user + system) this JVM's threads spent between two readings, grouped by what the threads
  * are: JIT compilers, GC, Debezium, the Streams app, the sink, Kafka clients, the in-process broker. Read
  * from /proc/self/task, so the JVM's own threads (compilers, GC), which Java's thread API does not list,
- * are counted. Threads that ended between the readings are lost: read the end before the pipeline closes.
- * Wall time on a shared machine is noise; CPU per row is what before/after comparisons rest on.
+ * are counted. A thread that ends before the last reading (the snapshot reader, a Debezium task) counts with its
+ * last reading: /proc is read every {@value #POLL_MILLIS} ms until {@link #since()}, so at most that much of such a
+ * thread's CPU is lost. Wall time on a shared machine is noise; CPU per row is what before/after comparisons rest on.
  */
 final class ThreadCpu {
     /** Clock ticks per second of /proc's counters (USER_HZ, 100 on Linux). */
     private static final double TICKS = 100.0;
+    static final long POLL_MILLIS = 200;
+
+    private record Reading(String name, long ticks) {
+    }
 
     private final Map<Long, Long> startTicks;
+    /** The latest reading of every thread seen since the start, ended threads included. */
+    private final Map<Long, Reading> latest = new HashMap<>();
+    private final java.util.concurrent.ScheduledExecutorService poller;
 
     private ThreadCpu(Map<Long, Long> startTicks) {
         this.startTicks = startTicks;
+        this.poller = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "bench-thread-cpu");
+            t.setDaemon(true);
+            return t;
+        });
+        poller.scheduleWithFixedDelay(this::poll, POLL_MILLIS, POLL_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /** Empty on systems without /proc: the bench then reports no breakdown. */
@@ -33,15 +47,23 @@ final class ThreadCpu {
         return new ThreadCpu(ticks);
     }
 
-    /** CPU seconds per group since {@link #start()}, largest first, and "total". */
+    private synchronized void poll() {
+        read((tid, name, t) -> latest.put(tid, new Reading(name, t)));
+    }
+
+    /** CPU seconds per group since {@link #start()}, largest first, and "total". Stops the polling. */
     Map<String, Double> since() {
+        poller.shutdownNow();
+        poll();
         Map<String, Double> groups = new TreeMap<>();
-        read((tid, name, t) -> {
-            double seconds = (t - startTicks.getOrDefault(tid, 0L)) / TICKS;
-            if (seconds > 0) {
-                groups.merge(group(name), seconds, Double::sum);
-            }
-        });
+        synchronized (this) {
+            latest.forEach((tid, r) -> {
+                double seconds = (r.ticks() - startTicks.getOrDefault(tid, 0L)) / TICKS;
+                if (seconds > 0) {
+                    groups.merge(group(r.name()), seconds, Double::sum);
+                }
+            });
+        }
         Map<String, Double> out = new LinkedHashMap<>();
         groups.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
                 .forEach(e -> out.put(e.getKey(), Math.round(e.getValue() * 10) / 10.0));
