@@ -29,6 +29,7 @@ import io.pgbackfill.core.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -155,6 +156,7 @@ public final class MigrationPlan {
         }
         Map<String, Column> targetCols = new LinkedHashMap<>();
         List<TableTransform.TargetColumn> columns = new ArrayList<>();
+        Map<String, DirectCall> direct = new HashMap<>();
         for (Map.Entry<String, SpecText> e : t.columns().entrySet()) {
             String name = e.getKey();
             Column col;
@@ -186,6 +188,7 @@ public final class MigrationPlan {
                         + " (deletes carry nothing else), but it reads " + c.reads()));
             }
             columns.add(new TableTransform.TargetColumn(col, e.getValue().text(), c.program(), c.reads(), isKey, c.errors()));
+            c.direct().ifPresent(d -> direct.put(name, d));
         }
         if (tgt != null) {
             for (Column c : tgt.columns().values()) {
@@ -213,7 +216,7 @@ public final class MigrationPlan {
             return null;
         }
         return new TableTransform(t.sourceName(), t.targetName(), columns, filter == null ? null : filter.program(),
-                filter == null ? Set.of() : filter.reads(), filter == null ? null : filter.errors(), mapper, targetCols, src == null || !keyIsSourceKey(columns, src));
+                filter == null ? Set.of() : filter.reads(), filter == null ? null : filter.errors(), mapper, targetCols, src == null || !keyIsSourceKey(columns, src), direct);
     }
 
     /**
@@ -247,7 +250,7 @@ public final class MigrationPlan {
     }
 
     /** One compiled expression; {@code type} is null offline (no source catalog: only parsed and checked loosely). */
-    private record Compiled(CelRuntime.Program program, Set<String> reads, CelType type, EvaluationErrors errors) {
+    private record Compiled(CelRuntime.Program program, Set<String> reads, CelType type, EvaluationErrors errors, Optional<DirectCall> direct) {
     }
 
     private static Compiled compileExpr(CelCompiler compiler, TableSchema src, SpecText expr, String file, String what, List<SpecException.Problem> problems) {
@@ -262,7 +265,7 @@ public final class MigrationPlan {
                     reads.add(ref.name());
                 }
             }
-            return new Compiled(RUNTIME.createProgram(ast), Set.copyOf(reads), ast.getResultType(), new EvaluationErrors(ast));
+            return new Compiled(RUNTIME.createProgram(ast), Set.copyOf(reads), ast.getResultType(), new EvaluationErrors(ast), DirectCall.of(ast, src));
         } catch (CelValidationException e) {
             for (CelIssue issue : e.getErrors()) {
                 int line = expr.line() + Math.max(0, issue.getSourceLocation().getLine() - 1);
@@ -292,7 +295,7 @@ public final class MigrationPlan {
         CelCompilerBuilder b = baseCompiler();
         names.stream().filter(n -> CEL_IDENT.matcher(n).matches() && !CEL_RESERVED.contains(n)).forEach(n -> b.addVar(n, SimpleType.DYN));
         b.build().compile(text).getAst();
-        return new Compiled(null, Set.copyOf(reads), null, null);
+        return new Compiled(null, Set.copyOf(reads), null, null, Optional.empty());
     }
 
     private static void collectIdents(dev.cel.common.ast.CelExpr e, Set<String> out) {

@@ -57,9 +57,12 @@ public final class TableTransform {
     private final boolean tracksSourceKey;
     /** Per column: the source column when the expression is just that column's name, else null. */
     private final String[] copiedFrom;
+    /** Per column: the expression as a direct call of a pgbackfill function ({@link DirectCall}), else null. */
+    private final DirectCall[] direct;
 
     TableTransform(TableName source, TableName target, List<TargetColumn> columns, CelRuntime.Program filter, Set<String> filterReads,
-                   EvaluationErrors filterErrors, RowMapper mapper, Map<String, Column> targetColumns, boolean tracksSourceKey) {
+                   EvaluationErrors filterErrors, RowMapper mapper, Map<String, Column> targetColumns, boolean tracksSourceKey,
+                   Map<String, DirectCall> direct) {
         this.source = source;
         this.target = target;
         this.columns = List.copyOf(columns);
@@ -71,8 +74,10 @@ public final class TableTransform {
         this.targetColumns = targetColumns;
         this.tracksSourceKey = tracksSourceKey;
         this.copiedFrom = new String[this.columns.size()];
+        this.direct = new DirectCall[this.columns.size()];
         for (int i = 0; i < copiedFrom.length; i++) {
             TargetColumn c = this.columns.get(i);
+            this.direct[i] = c.program() == null ? null : direct.get(c.name());
             if (c.program() != null && c.reads().size() == 1 && c.reads().contains(c.expression().trim())) {
                 copiedFrom[i] = c.expression().trim();
             }
@@ -86,6 +91,16 @@ public final class TableTransform {
      */
     public boolean tracksSourceKey() {
         return tracksSourceKey;
+    }
+
+    /** Whether a column's expression runs as a {@link DirectCall} (for tests). */
+    boolean isDirect(String column) {
+        for (int i = 0; i < columns.size(); i++) {
+            if (columns.get(i).name().equals(column)) {
+                return direct[i] != null;
+            }
+        }
+        return false;
     }
 
     public TableName source() {
@@ -213,8 +228,12 @@ public final class TableTransform {
                             + " is missing from the change event (dropped or renamed on the source?): fix the spec and replay");
                 }
             }
-            Object copied = copiedFrom[i] == null ? null : plainValue(row.get(copiedFrom[i]));
-            computed.put(c.name(), copied != null ? copied : eval(c.program(), c.errors(), vars, c.name()));
+            Object value = copiedFrom[i] == null ? null : plainValue(row.get(copiedFrom[i]));
+            if (value == null && direct[i] != null) {
+                value = direct[i].apply(row);
+                value = value == DirectCall.THROUGH_CEL ? null : value;
+            }
+            computed.put(c.name(), value != null ? value : eval(c.program(), c.errors(), vars, c.name()));
         }
         if (mapper != null) {
             Map<String, Object> out;
