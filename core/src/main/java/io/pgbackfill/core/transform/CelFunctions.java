@@ -98,7 +98,7 @@ final class CelFunctions {
      * A strict function: NULL in any argument gives NULL without running the body. The body is what CEL's binding runs
      * and what {@link DirectCall} calls without the interpreter: one implementation, two ways in.
      */
-    record Strict(String name, int arity, FN body) {
+    record Strict(String name, int arity, StrictBody body) {
         CelFunctionBinding binding() {
             List<Class<?>> params = java.util.Collections.nCopies(arity, Object.class);
             return CelFunctionBinding.from("pgb_" + name, params, args -> {
@@ -112,7 +112,8 @@ final class CelFunctions {
         }
     }
 
-    interface FN {
+    /** A strict function's body, on arguments that are not NULL. */
+    interface StrictBody {
         Object apply(Object[] args) throws Exception;
     }
 
