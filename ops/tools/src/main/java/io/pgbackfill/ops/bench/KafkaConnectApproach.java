@@ -58,8 +58,7 @@ final class KafkaConnectApproach implements Approach {
         ctx.log("Connect worker up in %.1f s", workerStartSeconds);
         double seconds;
         Map<String, Double> cpuSeconds;
-        try (worker; Connection c = ctx.connect()) {
-            ThreadCpu cpu = ThreadCpu.start();
+        try (worker; Connection c = ctx.connect(); ThreadCpu cpu = ThreadCpu.start()) {
             long t0 = System.nanoTime();
             worker.submit("bench-postgres-source", KafkaConnectConfigs.postgresSource(db));
             worker.submit("bench-jdbc-sink", KafkaConnectConfigs.jdbcSink(db));

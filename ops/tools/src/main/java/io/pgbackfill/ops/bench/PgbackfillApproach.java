@@ -44,10 +44,10 @@ final class PgbackfillApproach implements Approach {
         double seconds;
         long peakHeap;
         Map<String, Double> cpuSeconds;
+        BenchTopics.prepare(spec, Duration.ofSeconds(30)); // before the clock starts: topics exist before any migration
         try (HeapWatch heap = new HeapWatch();
-             Pipeline pipeline = new Pipeline(plan, ctx.workDir().resolve(PIPELINE), SinkConfig.from(spec.sink()))) {
-            BenchTopics.prepare(spec, Duration.ofSeconds(30)); // before the clock starts: topics exist before any migration
-            ThreadCpu cpu = ThreadCpu.start();
+             Pipeline pipeline = new Pipeline(plan, ctx.workDir().resolve(PIPELINE), SinkConfig.from(spec.sink()));
+             ThreadCpu cpu = ThreadCpu.start()) {
             long t0 = System.nanoTime();
             pipeline.start();
             ProgressLine progress = new ProgressLine(pipeline, "public.users", expected, ctx.out());

@@ -17,7 +17,7 @@ import java.util.stream.Stream;
  * last reading: /proc is read every {@value #POLL_MILLIS} ms until {@link #since()}, so at most that much of such a
  * thread's CPU is lost. Wall time on a shared machine is noise; CPU per row is what before/after comparisons rest on.
  */
-final class ThreadCpu {
+final class ThreadCpu implements AutoCloseable {
     /** Clock ticks per second of /proc's counters (USER_HZ, 100 on Linux). */
     private static final double TICKS = 100.0;
     static final long POLL_MILLIS = 200;
@@ -49,6 +49,12 @@ final class ThreadCpu {
 
     private synchronized void poll() {
         read((tid, name, t) -> latest.put(tid, new Reading(name, t)));
+    }
+
+    /** Stops the polling (also when {@link #since()} was never reached: an approach that failed). */
+    @Override
+    public void close() {
+        poller.shutdownNow();
     }
 
     /** CPU seconds per group since {@link #start()}, largest first, and "total". Stops the polling. */
