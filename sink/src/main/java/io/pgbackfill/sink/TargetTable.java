@@ -82,6 +82,12 @@ public final class TargetTable {
                 + (tracked ? ", " + SRC : "") + ") FROM STDIN (FORMAT text)";
     }
 
+    /** COPY straight into the target: its columns and the LSN (untracked rows only; see BatchWriter#copyIntoTarget). */
+    public String copyIntoTargetSql() {
+        return "COPY " + name.quoted() + " (" + columns.stream().map(TargetTable::q).collect(Collectors.joining(", ")) + ", " + LSN
+                + ") FROM STDIN (FORMAT text)";
+    }
+
     public String upsertFromArraysSql(Set<String> unchanged) {
         return upsertFromArraysSql(unchanged, false);
     }

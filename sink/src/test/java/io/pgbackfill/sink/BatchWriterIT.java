@@ -241,6 +241,43 @@ class BatchWriterIT {
         assertThat(db.rows("SELECT c, v, b::text, n::text FROM " + name)).containsExactly(List.of("abc  ", "abcde", "101", "123.46"));
     }
 
+    /**
+     * Large parts of new keys go in with one COPY into the target; a part that meets a key the target holds falls back
+     * to the guarded upsert (the newer row stays, the rest is written), and the next part skips the attempt.
+     */
+    @Test
+    void newKeysAreCopiedStraightInAndAKnownKeyFallsBackToTheGuardedUpsert() throws Exception {
+        String name = "filled";
+        db.execute("CREATE TABLE " + name + " (id bigint PRIMARY KEY, v text, at timestamptz)");
+        TargetTable t = db.prepare(name);
+        BatchWriter w = writer(ALL_COPY);
+        List<RowChange> fresh = new ArrayList<>();
+        for (int id = 1; id <= 300; id++) {
+            fresh.add(upsert(0, row("id", Integer.toString(id), "v", id == 7 ? null : "snap\t\u00e9\uD83D\uDE00 " + id, "at", "2024-01-01T00:00:00Z")));
+        }
+        write(w, t, fresh);
+        assertThat(w.directCopies()).isEqualTo(1);
+        assertThat(w.directFallbacks()).isZero();
+        assertThat(db.value("SELECT count(*) FROM " + name + " WHERE _pgbackfill_lsn = 0")).isEqualTo("300");
+        assertThat(db.value("SELECT v FROM " + name + " WHERE id = 300")).isEqualTo("snap\t\u00e9\uD83D\uDE00 300");
+        assertThat(db.value("SELECT coalesce(v, 'NULL') FROM " + name + " WHERE id = 7")).isEqualTo("NULL");
+
+        // A streamed update of a row the target holds: the attempt gives way to the upsert, which applies it.
+        write(w, t, upsert(50, row("id", "5", "v", "streamed", "at", null)));
+        assertThat(w.directFallbacks()).isEqualTo(1);
+        // The next part skips the attempt; the guard keeps the newer version of 5 against the snapshot's.
+        write(w, t, upsert(0, row("id", "5", "v", "snap again", "at", null)), upsert(0, row("id", "301", "v", "new", "at", null)));
+        assertThat(w.directCopies()).as("the part after a fallback skips the attempt").isEqualTo(1);
+        write(w, t, upsert(60, row("id", "302", "v", "x", "at", null)));
+        assertThat(w.directCopies()).isEqualTo(2);
+        // Tried again, and given way again: nothing of the failed attempt stays.
+        write(w, t, upsert(0, row("id", "303", "v", "y", "at", null)), upsert(0, row("id", "5", "v", "snap once more", "at", null)));
+        assertThat(w.directFallbacks()).isEqualTo(2);
+        assertThat(db.rows("SELECT id::text, v, _pgbackfill_lsn::text FROM " + name + " WHERE id IN (5, 301, 302, 303) ORDER BY id::bigint"))
+                .containsExactly(List.of("5", "streamed", "50"), List.of("301", "new", "0"), List.of("302", "x", "60"), List.of("303", "y", "0"));
+        assertThat(db.value("SELECT count(*) FROM " + name)).isEqualTo("303");
+    }
+
     @ParameterizedTest(name = "copyThreshold={0}")
     @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
     void replayingOlderChangesAfterNewerOnesChangesNothing(int copyThreshold) throws Exception {

@@ -58,12 +58,15 @@ final class KafkaConnectApproach implements Approach {
         ctx.log("Connect worker up in %.1f s", workerStartSeconds);
         double seconds;
         Map<String, Double> cpuSeconds;
+        Map<String, Double> serverCpuSeconds;
         try (worker; Connection c = ctx.connect(); ThreadCpu cpu = ThreadCpu.start()) {
+            ServerCpu serverCpu = ServerCpu.start();
             long t0 = System.nanoTime();
             worker.submit("bench-postgres-source", KafkaConnectConfigs.postgresSource(db));
             worker.submit("bench-jdbc-sink", KafkaConnectConfigs.jdbcSink(db));
             seconds = awaitRows(ctx, worker, c, expected, t0);
             cpuSeconds = cpu.since();
+            serverCpuSeconds = serverCpu.since();
         }
         long mismatches;
         long v0;
@@ -78,9 +81,10 @@ final class KafkaConnectApproach implements Approach {
         extras.put("workerStartSeconds", workerStartSeconds);
         extras.put("plainCopy", true);
         extras.put("cpuSeconds", cpuSeconds);
+        extras.put("serverCpuSeconds", serverCpuSeconds);
         return ApproachResult.verified(this, expected, seconds, verifySeconds, mismatches,
                 String.format(Locale.ROOT, "plain copy, transform not expressible; worker start %.1f s not counted; JVM CPU %.1f s until the target"
-                        + " held every row (PostgreSQL not counted)", workerStartSeconds, cpuSeconds.get("total")), extras);
+                        + " held every row; %s", workerStartSeconds, cpuSeconds.get("total"), ServerCpu.describe(serverCpuSeconds)), extras);
     }
 
     /** Polls the target's count (every second, then faster near the end) until it equals the source's. */
