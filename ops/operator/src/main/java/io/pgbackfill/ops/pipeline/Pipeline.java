@@ -16,6 +16,7 @@ import java.nio.file.Path;
  */
 public final class Pipeline implements Stage {
     static final int STAGES = 3;
+    private boolean closed;
     private final ChangeEventProducer producer;
     private final TransformerApp transformer;
     private final RowSink sink;
@@ -81,8 +82,13 @@ public final class Pipeline implements Stage {
         return sink.failure();
     }
 
+    /** Closes the stages once; a second call does nothing (a caller may close early and again in its try block). */
     @Override
-    public void close() throws Exception {
+    public synchronized void close() throws Exception {
+        if (closed) {
+            return;
+        }
+        closed = true;
         Exception first = null;
         for (AutoCloseable c : new AutoCloseable[] {producer, transformer, sink}) {
             try {

@@ -17,8 +17,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes the mapped sample the way the sink writes (COPY into a stage, then the LSN-guarded upsert of
- * {@link TargetTable}) into a TEMPORARY table created {@code LIKE} the target, with its indexes, CHECK
+ * Writes the mapped sample the way the sink writes rows the target does not hold yet (one COPY into the table,
+ * {@link TargetTable#copyIntoTargetSql()}) into a TEMPORARY table created {@code LIKE} the target, with its indexes, CHECK
  * constraints, defaults and storage, inside one transaction that is rolled back at the end: the
  * target never sees a row, and no table outlives the session. This measures what writing costs and
  * how large the rows are on disk, and it lets PostgreSQL itself reject what the transform's checks do
@@ -113,16 +113,11 @@ final class TrialWriter implements AutoCloseable {
         }
     }
 
+    /** As the sink writes a part of keys the target does not hold yet (every key is new here): one COPY into the table itself. */
     private void write(List<String> rows) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute(table.createStageSql() + "; TRUNCATE " + table.stageName());
-        }
         StringBuilder sb = new StringBuilder(rows.size() * 64);
         rows.forEach(sb::append);
-        CopyText.copyIn(c, table.copySql(), sb);
-        try (Statement st = c.createStatement()) {
-            st.executeUpdate(table.upsertFromStageSql(java.util.Set.of()));
-        }
+        CopyText.copyIn(c, table.copyIntoTargetSql(), sb);
     }
 
     private static String firstLine(String m) {
@@ -152,7 +147,7 @@ final class TrialWriter implements AutoCloseable {
         return new Result(rowsWritten, rowsInTable, bytes, failure);
     }
 
-    /** Rolls everything back: the temporary table, its stage and every row are gone. */
+    /** Rolls everything back: the temporary table and every row are gone. */
     @Override
     public void close() throws SQLException {
         c.rollback();

@@ -60,10 +60,10 @@ public final class BenchRun {
                 out.printf(Locale.ROOT, "%n== lag phase: pgbackfill on %,d rows with a writer at %,d writes/s ==%n", rows, options.writeRate());
                 try {
                     LagResult r = new LagPhase(infra, options, workDir, out).run(rows);
-                    out.printf(Locale.ROOT, "  streaming lag p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d samples); heap peak %d MiB, live %d MiB;"
+                    out.printf(Locale.ROOT, "  streaming lag p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d samples); heap peak %d MiB, live %d MiB (the pipeline's %d MiB);"
                                     + " peak RSS %d MiB; %s%n",
                             r.streaming().p50(), r.streaming().p99(), r.streaming().max(), r.streaming().samples(),
-                            r.peakHeapBytes() >> 20, r.liveHeapBytes() >> 20, r.peakRssBytes() >> 20, r.ok() ? "verified" : "NOT VERIFIED (" + r.mismatches() + " mismatches)");
+                            r.peakHeapBytes() >> 20, r.liveHeapBytes() >> 20, r.pipelineHeapBytes() >> 20, r.peakRssBytes() >> 20, r.ok() ? "verified" : "NOT VERIFIED (" + r.mismatches() + " mismatches)");
                     lag.add(r);
                 } catch (Exception | LinkageError e) {
                     problems.add("lag phase at " + rows + " rows failed: " + e.getMessage());

@@ -86,9 +86,10 @@ final class HtmlReport {
                 + "&ldquo;Streaming&rdquo; counts writes made from " + LagPhase.SETTLE_SECONDS + " s after the snapshot finished (or from when the "
                 + "target had caught up with it, if later); the writes before that are shown apart. Peak heap is the most heap in use (HeapWatch; garbage "
                 + "included, so it follows the collector's sizing); live heap is heap in use right after a full GC at the end of the phase, "
-                + "the pipeline still running (what it retains); peak RSS is VmHWM of this JVM, which also holds the in-process Kafka broker.</p>", first.targetWriteRate(), first.pollMillis()));
+                + "the pipeline still running (the in-process broker, earlier phases and the bench's samples included); pipeline heap is that "
+                + "less the same reading once the pipeline had closed: what the stages themselves hold; peak RSS is VmHWM of this JVM, which also holds the in-process Kafka broker.</p>", first.targetWriteRate(), first.pollMillis()));
         sb.append("<table><tr><th>table rows</th><th>snapshot s</th><th>snapshot rows/s</th><th>writes/s</th><th>streaming p50 / p95 / p99 / max ms (samples)</th>"
-                + "<th>first " + LagPhase.SETTLE_SECONDS + " s after the snapshot p50 / p99 ms</th><th>during snapshot p50 / p99 / max ms</th><th>peak heap</th><th>live heap</th><th>peak RSS</th><th>result</th></tr>");
+                + "<th>first " + LagPhase.SETTLE_SECONDS + " s after the snapshot p50 / p99 ms</th><th>during snapshot p50 / p99 / max ms</th><th>peak heap</th><th>live heap</th><th>pipeline heap</th><th>peak RSS</th><th>result</th></tr>");
         for (LagResult l : r.lagPhases()) {
             sb.append("<tr><td class=\"n\">").append(Figures.count(l.rows())).append("</td><td class=\"n\">").append(Figures.seconds(l.snapshotSeconds()))
                     .append("</td><td class=\"n\">").append(Figures.rate(l.snapshotRowsPerSecond()))
@@ -101,6 +102,7 @@ final class HtmlReport {
                     .append(Figures.millis(l.duringSnapshot().p99())).append(" / ").append(Figures.millis(l.duringSnapshot().max()))
                     .append("</td><td class=\"n\">").append(Figures.mib(l.peakHeapBytes()))
                     .append("</td><td class=\"n\">").append(Figures.mib(l.liveHeapBytes()))
+                    .append("</td><td class=\"n\">").append(Figures.mib(l.pipelineHeapBytes()))
                     .append("</td><td class=\"n\">").append(Figures.mib(l.peakRssBytes()))
                     .append("</td><td>").append(l.ok() ? "verified" : "<span class=\"fail\">NOT verified: " + l.mismatches() + " mismatches, "
                             + l.untrackedAtEnd() + " writes never seen</span>").append("</td></tr>");

@@ -123,6 +123,7 @@ final class JsonReport {
         m.put("lagDuringSnapshotAfterStartupStagesMillis", stages(l.afterStartupStages()));
         m.put("peakHeapBytes", l.peakHeapBytes());
         m.put("liveHeapBytes", l.liveHeapBytes());
+        m.put("pipelineHeapBytes", l.pipelineHeapBytes());
         m.put("maxHeapBytes", l.maxHeapBytes());
         m.put("peakRssBytes", l.peakRssBytes());
         m.put("rssPeakIsPerPhase", l.rssPeakIsPerPhase());

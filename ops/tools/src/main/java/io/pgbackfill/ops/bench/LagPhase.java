@@ -76,6 +76,7 @@ final class LagPhase {
         List<MemorySampler.Sample> memorySamples;
         long peakHeap;
         long liveHeap;
+        long pipelineHeap;
         long maxHeap;
         long peakRss;
         // The tracer reads the topics from their end: they must exist before it (and the pipeline) starts.
@@ -137,6 +138,10 @@ final class LagPhase {
             memorySamples = memory.samples();
             peakHeap = heap.peakBytes();
             liveHeap = liveHeapAfterFullGc();
+            // The same reading once the pipeline has closed, everything else (broker, samples, tracer) as it was: the
+            // difference is what the stages themselves hold.
+            pipeline.close();
+            pipelineHeap = liveHeap - liveHeapAfterFullGc();
             maxHeap = heap.maxHeapBytes();
             peakRss = ProcessMemory.peakRssBytes();
         }
@@ -155,7 +160,7 @@ final class LagPhase {
         return new LagResult(rows, options.writeRate(), achievedRate, writes, writeErrors, snapshotSeconds, caughtUpAfterSeconds, phaseSeconds,
                 LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot), LagStats.of(startup), LagStats.of(afterStartup),
                 StageBreakdown.of(streaming), StageBreakdown.of(afterSnapshot), StageBreakdown.of(startup), StageBreakdown.of(afterStartup),
-                untracked, POLL_MILLIS, peakHeap, liveHeap, maxHeap,
+                untracked, POLL_MILLIS, peakHeap, liveHeap, pipelineHeap, maxHeap,
                 peakRss, rssReset, mismatches, samples, memorySamples);
     }
 

@@ -17,7 +17,11 @@ import java.util.List;
  * @param startupStages    the same for the writes of {@code startup}
  * @param afterStartupStages the same for the writes of {@code afterStartup}
  * @param peakHeapBytes    peak heap in use over the phase (HeapWatch): garbage included, so it follows the collector's sizing
- * @param liveHeapBytes    heap in use right after a full GC at the end of the phase, the pipeline still running: what it retains
+ * @param liveHeapBytes    heap in use right after a full GC at the end of the phase, the pipeline still running: the whole JVM's (the
+ *                         in-process broker, earlier phases' leftovers and this bench's own samples included)
+ * @param pipelineHeapBytes what the pipeline itself retained: {@code liveHeapBytes} less the live heap after a full GC once the
+ *                         pipeline had closed (nothing else changed in between). Flat from small to large tables when no
+ *                         stage holds on to rows
  * @param peakRssBytes     peak resident set (VmHWM) over the phase, or since the JVM started when it could not be reset
  * @param mismatches       rows of the target that differ from the transform of the source, after catching up
  */
@@ -25,7 +29,7 @@ record LagResult(long rows, int targetWriteRate, double achievedWriteRate, long 
                  double caughtUpAfterSeconds, double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot,
                  LagStats startup, LagStats afterStartup, StageBreakdown streamingStages, StageBreakdown afterSnapshotStages,
                  StageBreakdown startupStages, StageBreakdown afterStartupStages, int untrackedAtEnd, long pollMillis,
-                 long peakHeapBytes, long liveHeapBytes, long maxHeapBytes, long peakRssBytes, boolean rssPeakIsPerPhase, long mismatches,
+                 long peakHeapBytes, long liveHeapBytes, long pipelineHeapBytes, long maxHeapBytes, long peakRssBytes, boolean rssPeakIsPerPhase, long mismatches,
                  List<LagSample> samples, List<MemorySampler.Sample> memory) {
 
     /** Snapshot rows per second (the table's rows over the time until the snapshot was done, writer running). */

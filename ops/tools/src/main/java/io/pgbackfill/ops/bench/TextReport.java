@@ -40,9 +40,9 @@ final class TextReport {
             LagResult first = r.lagPhases().get(0);
             sb.append(String.format(Locale.ROOT, "%nCDC lag and memory: pgbackfill with a writer at %,d writes/s (inserts + updates); lag = source commit"
                     + " -> row visible in users_v2 (streaming: to within %d ms)%n", first.targetWriteRate(), first.pollMillis()));
-            String lagRow = "%12s %10s %10s %9s %24s %20s %24s %10s %10s %10s  %s%n";
+            String lagRow = "%12s %10s %10s %9s %24s %20s %24s %10s %10s %13s %10s  %s%n";
             sb.append(String.format(Locale.ROOT, lagRow, "table rows", "snapshot s", "snap rows/s", "writes/s", "streaming p50/95/99/max",
-                    "first " + LagPhase.SETTLE_SECONDS + " s p50/99", "in snapshot p50/99/max", "peak heap", "live heap", "peak RSS", "result"));
+                    "first " + LagPhase.SETTLE_SECONDS + " s p50/99", "in snapshot p50/99/max", "peak heap", "live heap", "pipeline heap", "peak RSS", "result"));
             for (LagResult l : r.lagPhases()) {
                 sb.append(String.format(Locale.ROOT, lagRow, Figures.count(l.rows()), Figures.seconds(l.snapshotSeconds()), Figures.rate(l.snapshotRowsPerSecond()),
                         Figures.rate(l.achievedWriteRate()),
@@ -51,13 +51,14 @@ final class TextReport {
                         Figures.millis(l.afterSnapshot().p50()) + "/" + Figures.millis(l.afterSnapshot().p99()) + " ms",
                         Figures.millis(l.duringSnapshot().p50()) + "/" + Figures.millis(l.duringSnapshot().p99()) + "/"
                                 + Figures.millis(l.duringSnapshot().max()) + " ms",
-                        Figures.mib(l.peakHeapBytes()), Figures.mib(l.liveHeapBytes()), Figures.mib(l.peakRssBytes()),
+                        Figures.mib(l.peakHeapBytes()), Figures.mib(l.liveHeapBytes()), Figures.mib(l.pipelineHeapBytes()), Figures.mib(l.peakRssBytes()),
                         l.ok() ? "verified" : "NOT verified: " + l.mismatches() + " mismatches, " + l.untrackedAtEnd() + " writes never seen"));
             }
             sb.append("  streaming = writes from " + LagPhase.SETTLE_SECONDS + " s after the snapshot on, or from when the target had caught up with it"
                     + " if later; first " + LagPhase.SETTLE_SECONDS + " s = writes from the snapshot's end until then; one row per --lag-rows size: the scaling rows\n");
-            sb.append("  peak heap = most heap in use (garbage included); live heap = in use after a full GC at the end, pipeline running;")
-                    .append(" RSS = whole JVM (in-process Kafka broker included)\n");
+            sb.append("  peak heap = most heap in use (garbage included); live heap = in use after a full GC at the end, pipeline running (the")
+                    .append(" in-process broker, earlier phases and the bench's own samples included); pipeline heap = live heap less the same")
+                    .append(" reading once the pipeline had closed: what the stages hold; RSS = whole JVM (in-process Kafka broker included)\n");
             for (LagResult l : r.lagPhases()) {
                 sb.append(String.format(Locale.ROOT, "  %,d rows: the target had the snapshot %.1f s after the producer had read it%n", l.rows(),
                         l.caughtUpAfterSeconds()));
