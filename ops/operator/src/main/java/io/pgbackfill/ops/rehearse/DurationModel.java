@@ -20,8 +20,8 @@ import java.util.Locale;
  *
  * where {@code share} is the share of a core the rehearsal got ({@link CpuShare}), so the estimate is for a quiet machine.
  *
- * @param startupSeconds   the pipeline's fixed CPU (classes, JIT, connector, Streams' transactional start; 13.6 s
- *                         measured) spread over the calibration machine's cores
+ * @param startupSeconds   the pipeline's fixed cost (classes, JIT, connector, Streams' transactional start) in wall
+ *                         seconds on the calibration machine's cores (4.3 s fitted on 2 cores, docs/rehearse.md)
  * @param perRecordMicros  CPU per record the pipeline spends beyond what the rehearsal measures (µs)
  * @param perByteMicros    the same per byte of the larger of the record's two events (µs/byte)
  * @param calibratedCores  cores of the machine the constants were measured on
@@ -34,7 +34,7 @@ public record DurationModel(double startupSeconds, double perRecordMicros, doubl
                             long largestCalibratedEventBytes, double error, double contention) {
 
     /** Measured on the 2-core machine of docs/rehearse.md ("How the duration model was calibrated"). */
-    public static final DurationModel CALIBRATED = new DurationModel(6.8, 0.4, 0.082, 2, 20_000, 0.3, 1.7);
+    public static final DurationModel CALIBRATED = new DurationModel(4.3, 10.1, 0.058, 2, 20_000, 0.3, 1.7);
 
     /** Below this share of a core, the rehearsal's timings waited for the CPU enough to say so. */
     static final double BUSY_SHARE = 0.8;
