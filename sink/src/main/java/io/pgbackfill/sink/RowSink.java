@@ -107,7 +107,7 @@ public final class RowSink implements Stage {
                 cols.add(schema.column(c).orElseThrow(() -> new IllegalStateException("target table " + t.targetName() + " has no column " + c)));
             }
             List<String> key = t.key().isEmpty() ? schema.primaryKey() : t.key().stream().map(k -> k.text()).toList();
-            out.add(new TargetTable(t.targetName(), cols, key));
+            out.add(new TargetTable(t.targetName(), cols, key, TargetTable.keyIsUnique(target, t.targetName(), key)));
         }
         return out;
     }

@@ -3,6 +3,10 @@ package io.pgbackfill.sink;
 import io.pgbackfill.core.catalog.Column;
 import io.pgbackfill.core.sql.SqlIdentifier;
 import io.pgbackfill.core.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,11 +36,23 @@ public final class TargetTable {
     private final TableName name;
     private final List<Column> columns;
     private final List<Column> keyColumns;
+    private final boolean keyIsUnique;
     private final Map<Shape, String> upsertFromArrays = new ConcurrentHashMap<>();
     private final Map<Shape, String> upsertFromStage = new ConcurrentHashMap<>();
 
+    /** A table whose key is not known to have its own unique index: every upsert goes through ON CONFLICT. */
     public TargetTable(TableName name, List<Column> columns, List<String> keyColumnNames) {
+        this(name, columns, keyColumnNames, false);
+    }
+
+    /**
+     * @param keyIsUnique whether an index can arbitrate the key as ON CONFLICT does ({@link #keyIsUnique(Connection, TableName, List)}):
+     *                    only then may a part of new keys be COPYed straight in (BatchWriter#copyIntoTarget), since only then
+     *                    does a key the table holds make the COPY fail instead of adding a second row
+     */
+    public TargetTable(TableName name, List<Column> columns, List<String> keyColumnNames, boolean keyIsUnique) {
         this.name = name;
+        this.keyIsUnique = keyIsUnique;
         this.columns = List.copyOf(columns);
         this.keyColumns = keyColumnNames.stream()
                 .map(k -> columns.stream().filter(c -> c.name().equals(k)).findFirst()
@@ -47,6 +63,31 @@ public final class TargetTable {
 
     public TableName name() {
         return name;
+    }
+
+    public boolean keyIsUnique() {
+        return keyIsUnique;
+    }
+
+    /**
+     * Whether {@code table} has an index ON CONFLICT can use for these key columns: unique, valid, checked at once (not
+     * deferred), on exactly these columns, no expression, no predicate.
+     */
+    public static boolean keyIsUnique(Connection c, TableName table, List<String> keyColumnNames) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT (SELECT array_agg(a.attname::text) FROM unnest(i.indkey) k "
+                + "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k) FROM pg_index i WHERE i.indrelid = ?::regclass "
+                + "AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indisready AND i.indpred IS NULL AND i.indexprs IS NULL")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    java.sql.Array cols = rs.getArray(1);
+                    if (cols != null && Set.of((String[]) cols.getArray()).equals(Set.copyOf(keyColumnNames))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     public List<Column> columns() {

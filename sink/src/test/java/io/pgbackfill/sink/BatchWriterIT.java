@@ -278,6 +278,41 @@ class BatchWriterIT {
         assertThat(db.value("SELECT count(*) FROM " + name)).isEqualTo("303");
     }
 
+    /**
+     * Without a unique index on its key a table would take a second row for a key it holds, so the COPY is never tried
+     * there: the upsert runs and refuses the table as before. A deferred key is not checked by the COPY either.
+     */
+    @Test
+    void aKeyWithoutAnImmediateUniqueIndexIsNeverCopiedStraightIn() throws Exception {
+        db.execute("CREATE TABLE keyless (id bigint, v text)");
+        db.execute("CREATE TABLE deferred (id bigint, v text, CONSTRAINT deferred_pk PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED)");
+        db.execute("CREATE TABLE partial (id bigint, v text)");
+        db.execute("CREATE UNIQUE INDEX partial_id ON partial (id) WHERE id > 0");
+        db.execute("CREATE TABLE composite (a int, b int, v text, PRIMARY KEY (b, a))");
+        try (Connection c = db.connect()) {
+            assertThat(TargetTable.keyIsUnique(c, io.pgbackfill.core.sql.TableName.parse("keyless"), List.of("id"))).isFalse();
+            assertThat(TargetTable.keyIsUnique(c, io.pgbackfill.core.sql.TableName.parse("deferred"), List.of("id"))).isFalse();
+            assertThat(TargetTable.keyIsUnique(c, io.pgbackfill.core.sql.TableName.parse("partial"), List.of("id"))).isFalse();
+            assertThat(TargetTable.keyIsUnique(c, io.pgbackfill.core.sql.TableName.parse("composite"), List.of("a", "b"))).isTrue();
+            assertThat(TargetTable.keyIsUnique(c, io.pgbackfill.core.sql.TableName.parse("composite"), List.of("a"))).isFalse();
+        }
+        TargetTable keyless;
+        try (Connection c = db.connect()) {
+            var schema = io.pgbackfill.core.catalog.TableSchema.read(c, io.pgbackfill.core.sql.TableName.parse("keyless")).orElseThrow();
+            keyless = new TargetTable(schema.name(), List.copyOf(schema.columns().values()), List.of("id"),
+                    TargetTable.keyIsUnique(c, schema.name(), List.of("id")));
+            BatchWriter.prepare(c, List.of(keyless));
+        }
+        BatchWriter w = writer(ALL_COPY);
+        List<RowChange> fresh = new ArrayList<>();
+        for (int id = 1; id <= 1000; id++) {
+            fresh.add(upsert(0, row("id", Integer.toString(id), "v", "x")));
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> write(w, keyless, fresh)).hasMessageContaining("ON CONFLICT");
+        assertThat(w.directCopies()).isZero();
+        assertThat(db.value("SELECT count(*) FROM keyless")).isEqualTo("0");
+    }
+
     @ParameterizedTest(name = "copyThreshold={0}")
     @ValueSource(ints = {ALL_COPY, ALL_ARRAYS})
     void replayingOlderChangesAfterNewerOnesChangesNothing(int copyThreshold) throws Exception {

@@ -59,7 +59,7 @@ final class TargetDatabase implements AutoCloseable {
         try (Connection c = connect()) {
             TableSchema schema = TableSchema.read(c, TableName.parse(table)).orElseThrow();
             List<Column> columns = schema.columns().values().stream().filter(col -> !col.name().equals(TargetTable.LSN_COLUMN)).toList();
-            TargetTable t = new TargetTable(schema.name(), columns, schema.primaryKey());
+            TargetTable t = new TargetTable(schema.name(), columns, schema.primaryKey(), TargetTable.keyIsUnique(c, schema.name(), schema.primaryKey()));
             BatchWriter.prepare(c, List.of(t));
             return t;
         }

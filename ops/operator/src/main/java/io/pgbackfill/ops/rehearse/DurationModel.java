@@ -33,7 +33,7 @@ import java.util.Locale;
 public record DurationModel(double startupSeconds, double perRecordMicros, double perByteMicros, int calibratedCores,
                             long largestCalibratedEventBytes, double error, double contention) {
 
-    /** Measured on the 2-core machine of docs/rehearse.md ("How the duration model was calibrated"). */
+    /** Measured on the 2-core machine of docs/rehearse.md ("The constants in force"). */
     public static final DurationModel CALIBRATED = new DurationModel(4.3, 10.1, 0.058, 2, 20_000, 0.3, 1.7);
 
     /** Below this share of a core, the rehearsal's timings waited for the CPU enough to say so. */

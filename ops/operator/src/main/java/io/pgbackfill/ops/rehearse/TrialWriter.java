@@ -18,7 +18,7 @@ import java.util.Map;
 
 /**
  * Writes the mapped sample the way the sink writes rows the target does not hold yet (one COPY into the table,
- * {@link TargetTable#copyIntoTargetSql()}) into a TEMPORARY table created {@code LIKE} the target, with its indexes, CHECK
+ * {@link TargetTable#copyIntoTargetSql()}, or the LSN-guarded upsert when the key has no unique index) into a TEMPORARY table created {@code LIKE} the target, with its indexes, CHECK
  * constraints, defaults and storage, inside one transaction that is rolled back at the end: the
  * target never sees a row, and no table outlives the session. This measures what writing costs and
  * how large the rows are on disk, and it lets PostgreSQL itself reject what the transform's checks do
@@ -53,7 +53,8 @@ final class TrialWriter implements AutoCloseable {
         this.columns = transform.targetColumns();
         TableName temp = new TableName(SqlIdentifier.of("pg_temp"),
                 SqlIdentifier.of("pgbackfill_rehearse_" + Integer.toHexString(transform.target().id().hashCode())));
-        this.table = new TargetTable(temp, columns, transform.keyColumnNames());
+        this.table = new TargetTable(temp, columns, transform.keyColumnNames(),
+                TargetTable.keyIsUnique(target, transform.target(), transform.keyColumnNames()));
         c.setAutoCommit(false);
         try (Statement st = c.createStatement()) {
             st.execute("CREATE TEMP TABLE " + temp.table().quoted() + " (LIKE " + transform.target().quoted()
@@ -113,11 +114,24 @@ final class TrialWriter implements AutoCloseable {
         }
     }
 
-    /** As the sink writes a part of keys the target does not hold yet (every key is new here): one COPY into the table itself. */
+    /**
+     * As the sink writes a part of keys the target does not hold yet (every key is new here): one COPY into the table when
+     * its key has a unique index, else the COPY into the stage and the guarded upsert, whose error the sink would meet too.
+     */
     private void write(List<String> rows) throws SQLException {
         StringBuilder sb = new StringBuilder(rows.size() * 64);
         rows.forEach(sb::append);
-        CopyText.copyIn(c, table.copyIntoTargetSql(), sb);
+        if (table.keyIsUnique()) {
+            CopyText.copyIn(c, table.copyIntoTargetSql(), sb);
+            return;
+        }
+        try (Statement st = c.createStatement()) {
+            st.execute(table.createStageSql() + "; TRUNCATE " + table.stageName());
+        }
+        CopyText.copyIn(c, table.copySql(), sb);
+        try (Statement st = c.createStatement()) {
+            st.executeUpdate(table.upsertFromStageSql(java.util.Set.of()));
+        }
     }
 
     private static String firstLine(String m) {
@@ -147,7 +161,7 @@ final class TrialWriter implements AutoCloseable {
         return new Result(rowsWritten, rowsInTable, bytes, failure);
     }
 
-    /** Rolls everything back: the temporary table and every row are gone. */
+    /** Rolls everything back: the temporary table, any stage and every row are gone. */
     @Override
     public void close() throws SQLException {
         c.rollback();
