@@ -447,6 +447,12 @@ final class ChaosHarness implements AutoCloseable {
         String table = SourceSetup.SCHEMA + "." + SqlIdentifier.of(SourceSetup.signalTable(spec)).quoted();
         try (Connection c = connect(); PreparedStatement ps = c.prepareStatement("INSERT INTO " + table
                 + " (id, type, data) VALUES (?, 'execute-snapshot', '{\"data-collections\": [\"public.users\"], \"type\": \"incremental\"}')")) {
+            // Durably, as an operator's request is on a server with the default setting: the test server runs with
+            // synchronous_commit off, and a CRASH_DATABASE right after the INSERT then lost the acknowledged request
+            // (seed -739215777312654067, trial 57: the snapshot never ran, so the rows the trial deleted stayed away).
+            try (var st = c.createStatement()) {
+                st.execute("SET synchronous_commit = on");
+            }
             ps.setString(1, id);
             ps.executeUpdate();
         }
