@@ -85,7 +85,7 @@ final class HtmlReport {
                 + "when the row is first seen there minus the write's stamp. "
                 + "&ldquo;Streaming&rdquo; counts writes made from " + LagPhase.SETTLE_SECONDS + " s after the snapshot finished (or from when the "
                 + "target had caught up with it, if later); the writes before that are shown apart. Peak heap is the most heap in use (HeapWatch; garbage "
-                + "included, so it follows the collector's sizing); live heap is heap in use right after a full GC at the end of the phase, "
+                + "included, so it follows the collector's sizing); live heap is the bytes still reachable at the end of the phase (the JVM's class histogram), "
                 + "the pipeline still running (the in-process broker, earlier phases and the bench's samples included); pipeline heap is that "
                 + "less the same reading once the pipeline had closed: what the stages themselves hold; peak RSS is VmHWM of this JVM, which also holds the in-process Kafka broker.</p>", first.targetWriteRate(), first.pollMillis()));
         sb.append("<table><tr><th>table rows</th><th>snapshot s</th><th>snapshot rows/s</th><th>writes/s</th><th>streaming p50 / p95 / p99 / max ms (samples)</th>"

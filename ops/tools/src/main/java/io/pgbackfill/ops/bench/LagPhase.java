@@ -65,26 +65,67 @@ final class LagPhase {
         boolean rssReset = ProcessMemory.resetPeakRss();
         int trackEvery = Math.max(1, options.writeRate() / TRACKED_PER_SECOND);
         long t0 = System.nanoTime();
+        // The tracer reads the topics from their end: they must exist before it (and the pipeline) starts.
+        BenchTopics.prepare(spec, Duration.ofSeconds(30));
+        Run run = withPipeline(rows, database, spec, plan, pipelineName, phaseStartMicros, trackEvery, t0);
+        // Out of withPipeline's frame, nothing of the pipeline is reachable any more: what it held is the difference.
+        long pipelineHeap = run.liveHeap() - liveHeapAfterFullGc();
+        Observed o = run.observed();
+        double snapshotDoneAtSeconds = o.snapshotDoneAtSeconds();
+        double caughtUpAfterSeconds = o.caughtUpAfterSeconds();
+        List<LagSample> samples = o.samples();
+        double phaseSeconds = (System.nanoTime() - t0) / 1e9;
+        long mismatches;
+        try (Connection c = infra.connect(database)) {
+            BenchDatabase.dropSlot(c, spec.slotName());
+            mismatches = TransformOracle.transformMismatches(c, "users", null, "users_v2");
+        }
+        double settled = snapshotDoneAtSeconds + Math.max(SETTLE_SECONDS, caughtUpAfterSeconds);
+        List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() >= settled).toList();
+        List<LagSample> afterSnapshot = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() < settled).toList();
+        List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
+        List<LagSample> startup = duringSnapshot.stream().filter(s -> s.writtenAtSeconds() < STARTUP_SECONDS).toList();
+        List<LagSample> afterStartup = duringSnapshot.stream().filter(s -> s.writtenAtSeconds() >= STARTUP_SECONDS).toList();
+        return new LagResult(rows, options.writeRate(), o.achievedRate(), o.writes(), o.writeErrors(), o.snapshotSeconds(), caughtUpAfterSeconds, phaseSeconds,
+                LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot), LagStats.of(startup), LagStats.of(afterStartup),
+                StageBreakdown.of(streaming), StageBreakdown.of(afterSnapshot), StageBreakdown.of(startup), StageBreakdown.of(afterStartup),
+                o.untracked(), POLL_MILLIS, run.peakHeap(), run.liveHeap(), pipelineHeap, run.maxHeap(),
+                run.peakRss(), rssReset, mismatches, samples, run.memory());
+    }
+
+    /** What the instruments saw of one phase. */
+    private record Observed(double snapshotSeconds, double snapshotDoneAtSeconds, double caughtUpAfterSeconds, long writes, long writeErrors,
+                            double achievedRate, int untracked, List<LagSample> samples) {
+    }
+
+    /** One phase's observations and the memory readings around them. */
+    private record Run(Observed observed, long peakHeap, long liveHeap, long maxHeap, long peakRss, List<MemorySampler.Sample> memory) {
+    }
+
+    /**
+     * Runs the pipeline through the phase; its live heap is read once {@link #observe} has returned (its instruments,
+     * the tracer's Kafka consumers among them, no longer reachable) and the pipeline still runs.
+     */
+    private Run withPipeline(long rows, String database, PipelineSpec spec, MigrationPlan plan, String pipelineName, long phaseStartMicros,
+                             int trackEvery, long t0) throws Exception {
+        try (HeapWatch heap = new HeapWatch();
+             MemorySampler memory = new MemorySampler(250);
+             Pipeline pipeline = new Pipeline(plan, workDir.resolve(pipelineName), SinkConfig.from(spec.sink()))) {
+            Observed observed = observe(pipeline, rows, database, spec, phaseStartMicros, trackEvery, t0);
+            long peakHeap = heap.peakBytes();
+            List<MemorySampler.Sample> memorySamples = memory.samples();
+            long liveHeap = liveHeapAfterFullGc();
+            return new Run(observed, peakHeap, liveHeap, heap.maxHeapBytes(), ProcessMemory.peakRssBytes(), memorySamples);
+        }
+    }
+
+    /** The writer, the probe and the tracer around the running pipeline: snapshot, catch-up, steady state, drain. */
+    private Observed observe(Pipeline pipeline, long rows, String database, PipelineSpec spec, long phaseStartMicros, int trackEvery, long t0)
+            throws Exception {
         double snapshotSeconds;
         double snapshotDoneAtSeconds;
         double caughtUpAfterSeconds;
-        long writes;
-        long writeErrors;
-        double achievedRate;
-        int untracked;
-        List<LagSample> samples;
-        List<MemorySampler.Sample> memorySamples;
-        long peakHeap;
-        long liveHeap;
-        long pipelineHeap;
-        long maxHeap;
-        long peakRss;
-        // The tracer reads the topics from their end: they must exist before it (and the pipeline) starts.
-        BenchTopics.prepare(spec, Duration.ofSeconds(30));
-        try (HeapWatch heap = new HeapWatch();
-             MemorySampler memory = new MemorySampler(250);
-             Pipeline pipeline = new Pipeline(plan, workDir.resolve(pipelineName), SinkConfig.from(spec.sink()));
-             StageTracer tracer = new StageTracer(spec);
+        try (StageTracer tracer = new StageTracer(spec);
              VisibilityProbe probe = new VisibilityProbe(() -> infra.connect(database), POLL_MILLIS, phaseStartMicros, tracer);
              StampingWriter writer = new StampingWriter(() -> infra.connect(database), options.writeRate(), trackEvery, probe::track, 42)) {
             pipeline.start();
@@ -130,46 +171,31 @@ final class LagPhase {
             writer.close();
             CatchUp.await(spec, true, Duration.ofMinutes(10), () -> pipeline.failure() == null);
             probe.awaitDrained(Duration.ofSeconds(30));
-            writes = writer.writes();
-            writeErrors = writer.errors();
-            achievedRate = writer.achievedRate();
-            untracked = probe.pendingCount();
-            samples = probe.samples();
-            memorySamples = memory.samples();
-            peakHeap = heap.peakBytes();
-            liveHeap = liveHeapAfterFullGc();
-            // The same reading once the pipeline has closed, everything else (broker, samples, tracer) as it was: the
-            // difference is what the stages themselves hold.
-            pipeline.close();
-            pipelineHeap = liveHeap - liveHeapAfterFullGc();
-            maxHeap = heap.maxHeapBytes();
-            peakRss = ProcessMemory.peakRssBytes();
+            return new Observed(snapshotSeconds, snapshotDoneAtSeconds, caughtUpAfterSeconds, writer.writes(), writer.errors(),
+                    writer.achievedRate(), probe.pendingCount(), probe.samples());
         }
-        double phaseSeconds = (System.nanoTime() - t0) / 1e9;
-        long mismatches;
-        try (Connection c = infra.connect(database)) {
-            BenchDatabase.dropSlot(c, spec.slotName());
-            mismatches = TransformOracle.transformMismatches(c, "users", null, "users_v2");
-        }
-        double settled = snapshotDoneAtSeconds + Math.max(SETTLE_SECONDS, caughtUpAfterSeconds);
-        List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() >= settled).toList();
-        List<LagSample> afterSnapshot = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() < settled).toList();
-        List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
-        List<LagSample> startup = duringSnapshot.stream().filter(s -> s.writtenAtSeconds() < STARTUP_SECONDS).toList();
-        List<LagSample> afterStartup = duringSnapshot.stream().filter(s -> s.writtenAtSeconds() >= STARTUP_SECONDS).toList();
-        return new LagResult(rows, options.writeRate(), achievedRate, writes, writeErrors, snapshotSeconds, caughtUpAfterSeconds, phaseSeconds,
-                LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot), LagStats.of(startup), LagStats.of(afterStartup),
-                StageBreakdown.of(streaming), StageBreakdown.of(afterSnapshot), StageBreakdown.of(startup), StageBreakdown.of(afterStartup),
-                untracked, POLL_MILLIS, peakHeap, liveHeap, pipelineHeap, maxHeap,
-                peakRss, rssReset, mismatches, samples, memorySamples);
     }
 
     /**
-     * Heap still in use after a full collection (System.gc() is a full GC with ParallelGC), taken once the target has
-     * caught up so that its pause lands in no lag sample. Unlike the peak, it does not depend on how far the collector
-     * let garbage pile up: if it grows with the table, something holds on to rows.
+     * Bytes of the objects still reachable, counted by the JVM's class histogram (a full collection, then a walk of the
+     * heap), taken once the target has caught up so that its pause lands in no lag sample. Not the heap "used" after
+     * {@code System.gc()}, which can count dead objects a full collection of ParallelGC left in place (a dense prefix of
+     * the old generation is not compacted). Falls back to that on a JVM without the diagnostic command.
      */
-    private static long liveHeapAfterFullGc() {
+    static long liveHeapAfterFullGc() {
+        try {
+            var server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            Object out = server.invoke(new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
+                    new Object[] {new String[0]}, new String[] {String[].class.getName()});
+            String text = String.valueOf(out).stripTrailing();
+            String last = text.substring(text.lastIndexOf('\n') + 1).trim();
+            if (last.startsWith("Total")) {
+                String[] f = last.split("\\s+");
+                return Long.parseLong(f[f.length - 1]);
+            }
+        } catch (Exception | LinkageError e) {
+            // no diagnostic command here: the heap in use after a full collection instead
+        }
         System.gc();
         return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }

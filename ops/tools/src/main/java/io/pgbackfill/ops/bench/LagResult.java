@@ -17,7 +17,7 @@ import java.util.List;
  * @param startupStages    the same for the writes of {@code startup}
  * @param afterStartupStages the same for the writes of {@code afterStartup}
  * @param peakHeapBytes    peak heap in use over the phase (HeapWatch): garbage included, so it follows the collector's sizing
- * @param liveHeapBytes    heap in use right after a full GC at the end of the phase, the pipeline still running: the whole JVM's (the
+ * @param liveHeapBytes    bytes still reachable at the end of the phase (class histogram), the pipeline still running: the whole JVM's (the
  *                         in-process broker, earlier phases' leftovers and this bench's own samples included)
  * @param pipelineHeapBytes what the pipeline itself retained: {@code liveHeapBytes} less the live heap after a full GC once the
  *                         pipeline had closed (nothing else changed in between). Flat from small to large tables when no
