@@ -354,16 +354,7 @@ public final class BatchWriter {
     boolean copyIntoTarget(Connection c, TargetTable table, List<SinkBatch.Entry> entries) throws SQLException {
         java.sql.Savepoint sp = c.setSavepoint();
         try {
-            try (CopyStream copy = CopyStream.open(c, table.copyIntoTargetSql())) {
-                for (SinkBatch.Entry e : entries) {
-                    RowChange rc = e.change();
-                    for (Column col : table.columns()) {
-                        copy.value(rc.values().get(col.name())).raw('\t');
-                    }
-                    copy.raw(Long.toString(rc.lsn())).raw('\n');
-                }
-                copy.finish();
-            }
+            copyRows(c, table.copyIntoTargetSql(), table, false, entries);
             c.releaseSavepoint(sp);
             direct.succeeded(table.name());
             return true;
@@ -401,11 +392,18 @@ public final class BatchWriter {
             st.execute(table.createStageSql() + "; TRUNCATE " + table.stageName());
         }
         // Streamed row by row: a batch of large rows is sent as it is encoded, never held as one text (CopyStream).
-        List<Column> columns = table.columns();
-        try (CopyStream copy = CopyStream.open(c, table.copySql(tracked))) {
+        copyRows(c, table.copySql(tracked), table, tracked, entries);
+        try (Statement st = c.createStatement()) {
+            return st.executeUpdate(table.upsertFromStageSql(unchanged, tracked));
+        }
+    }
+
+    /** One COPY of the entries: the table's columns, the LSN, and the source key when tracked (the column order of both COPY statements). */
+    private static void copyRows(Connection c, String copySql, TargetTable table, boolean tracked, List<SinkBatch.Entry> entries) throws SQLException {
+        try (CopyStream copy = CopyStream.open(c, copySql)) {
             for (SinkBatch.Entry e : entries) {
                 RowChange rc = e.change();
-                for (Column col : columns) {
+                for (Column col : table.columns()) {
                     copy.value(rc.values().get(col.name())).raw('\t');
                 }
                 copy.raw(Long.toString(rc.lsn()));
@@ -415,9 +413,6 @@ public final class BatchWriter {
                 copy.raw('\n');
             }
             copy.finish();
-        }
-        try (Statement st = c.createStatement()) {
-            return st.executeUpdate(table.upsertFromStageSql(unchanged, tracked));
         }
     }
 
