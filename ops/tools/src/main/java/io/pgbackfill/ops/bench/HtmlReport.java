@@ -86,7 +86,7 @@ final class HtmlReport {
                 + "&ldquo;Streaming&rdquo; counts writes made from " + LagPhase.SETTLE_SECONDS + " s after the snapshot finished (or from when the "
                 + "target had caught up with it, if later); the writes before that are shown apart. Peak heap is the most heap in use (HeapWatch; garbage "
                 + "included, so it follows the collector's sizing); live heap is the bytes still reachable at the end of the phase (the JVM's class histogram), "
-                + "the pipeline still running (the in-process broker, earlier phases and the bench's samples included); pipeline heap is that "
+                + "the pipeline still running (the in-process broker and earlier phases' figures included; the lag samples reduced to statistics); pipeline heap is that "
                 + "less the same reading once the pipeline had closed: what the stages themselves hold; peak RSS is VmHWM of this JVM, which also holds the in-process Kafka broker.</p>", first.targetWriteRate(), first.pollMillis()));
         sb.append("<table><tr><th>table rows</th><th>snapshot s</th><th>snapshot rows/s</th><th>writes/s</th><th>streaming p50 / p95 / p99 / max ms (samples)</th>"
                 + "<th>first " + LagPhase.SETTLE_SECONDS + " s after the snapshot p50 / p99 ms</th><th>during snapshot p50 / p99 / max ms</th><th>peak heap</th><th>live heap</th><th>pipeline heap</th><th>peak RSS</th><th>result</th></tr>");
@@ -113,7 +113,7 @@ final class HtmlReport {
             List<double[]> p50 = new ArrayList<>();
             List<double[]> p99 = new ArrayList<>();
             List<double[]> max = new ArrayList<>();
-            for (LagTimeline.Point p : LagTimeline.perSecond(l.samples())) {
+            for (LagTimeline.Point p : l.timeline()) {
                 p50.add(new double[] {p.second(), p.p50()});
                 p99.add(new double[] {p.second(), p.p99()});
                 max.add(new double[] {p.second(), p.max()});

@@ -130,7 +130,7 @@ final class JsonReport {
         m.put("mismatches", l.mismatches());
         m.put("writesNeverSeen", l.untrackedAtEnd());
         List<Object> timeline = new ArrayList<>();
-        for (LagTimeline.Point p : LagTimeline.perSecond(l.samples())) {
+        for (LagTimeline.Point p : l.timeline()) {
             timeline.add(List.of(p.second(), p.samples(), p.p50(), p.p99(), p.max()));
         }
         m.put("lagPerSecondColumns", List.of("second", "samples", "p50Millis", "p99Millis", "maxMillis"));

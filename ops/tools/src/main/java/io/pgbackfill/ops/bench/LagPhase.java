@@ -70,27 +70,18 @@ final class LagPhase {
         Run run = withPipeline(rows, database, spec, plan, pipelineName, phaseStartMicros, trackEvery, t0);
         // Out of withPipeline's frame, nothing of the pipeline is reachable any more: what it held is the difference.
         long pipelineHeap = run.liveHeap() - liveHeapAfterFullGc();
-        Observed o = run.observed();
-        double snapshotDoneAtSeconds = o.snapshotDoneAtSeconds();
-        double caughtUpAfterSeconds = o.caughtUpAfterSeconds();
-        List<LagSample> samples = o.samples();
+        Lags lags = run.lags();
         double phaseSeconds = (System.nanoTime() - t0) / 1e9;
         long mismatches;
         try (Connection c = infra.connect(database)) {
             BenchDatabase.dropSlot(c, spec.slotName());
             mismatches = TransformOracle.transformMismatches(c, "users", null, "users_v2");
         }
-        double settled = snapshotDoneAtSeconds + Math.max(SETTLE_SECONDS, caughtUpAfterSeconds);
-        List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() >= settled).toList();
-        List<LagSample> afterSnapshot = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() < settled).toList();
-        List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
-        List<LagSample> startup = duringSnapshot.stream().filter(s -> s.writtenAtSeconds() < STARTUP_SECONDS).toList();
-        List<LagSample> afterStartup = duringSnapshot.stream().filter(s -> s.writtenAtSeconds() >= STARTUP_SECONDS).toList();
-        return new LagResult(rows, options.writeRate(), o.achievedRate(), o.writes(), o.writeErrors(), o.snapshotSeconds(), caughtUpAfterSeconds, phaseSeconds,
-                LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot), LagStats.of(startup), LagStats.of(afterStartup),
-                StageBreakdown.of(streaming), StageBreakdown.of(afterSnapshot), StageBreakdown.of(startup), StageBreakdown.of(afterStartup),
-                o.untracked(), POLL_MILLIS, run.peakHeap(), run.liveHeap(), pipelineHeap, run.maxHeap(),
-                run.peakRss(), rssReset, mismatches, samples, run.memory());
+        return new LagResult(rows, options.writeRate(), lags.achievedRate(), lags.writes(), lags.writeErrors(), lags.snapshotSeconds(),
+                lags.caughtUpAfterSeconds(), phaseSeconds, lags.streaming(), lags.afterSnapshot(), lags.duringSnapshot(), lags.startup(),
+                lags.afterStartup(), lags.streamingStages(), lags.afterSnapshotStages(), lags.startupStages(), lags.afterStartupStages(),
+                lags.untracked(), POLL_MILLIS, run.peakHeap(), run.liveHeap(), pipelineHeap, run.maxHeap(),
+                run.peakRss(), rssReset, mismatches, lags.timeline(), run.memory());
     }
 
     /** What the instruments saw of one phase. */
@@ -98,24 +89,48 @@ final class LagPhase {
                             double achievedRate, int untracked, List<LagSample> samples) {
     }
 
-    /** One phase's observations and the memory readings around them. */
-    private record Run(Observed observed, long peakHeap, long liveHeap, long maxHeap, long peakRss, List<MemorySampler.Sample> memory) {
+    /**
+     * What one phase's tracked writes showed, reduced to statistics: the raw samples (some 200 a second, ~100 bytes
+     * each) are dropped before the live heap is read, so that a longer phase's instruments do not count as the pipeline's.
+     */
+    private record Lags(double snapshotSeconds, double caughtUpAfterSeconds, long writes, long writeErrors, double achievedRate, int untracked,
+                        LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot, LagStats startup, LagStats afterStartup,
+                        StageBreakdown streamingStages, StageBreakdown afterSnapshotStages, StageBreakdown startupStages,
+                        StageBreakdown afterStartupStages, List<LagTimeline.Point> timeline) {
+        static Lags of(Observed o) {
+            List<LagSample> samples = o.samples();
+            double settled = o.snapshotDoneAtSeconds() + Math.max(SETTLE_SECONDS, o.caughtUpAfterSeconds());
+            List<LagSample> streaming = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() >= settled).toList();
+            List<LagSample> afterSnapshot = samples.stream().filter(s -> !s.duringSnapshot() && s.writtenAtSeconds() < settled).toList();
+            List<LagSample> duringSnapshot = samples.stream().filter(LagSample::duringSnapshot).toList();
+            List<LagSample> startup = duringSnapshot.stream().filter(s -> s.writtenAtSeconds() < STARTUP_SECONDS).toList();
+            List<LagSample> afterStartup = duringSnapshot.stream().filter(s -> s.writtenAtSeconds() >= STARTUP_SECONDS).toList();
+            return new Lags(o.snapshotSeconds(), o.caughtUpAfterSeconds(), o.writes(), o.writeErrors(), o.achievedRate(), o.untracked(),
+                    LagStats.of(streaming), LagStats.of(afterSnapshot), LagStats.of(duringSnapshot), LagStats.of(startup), LagStats.of(afterStartup),
+                    StageBreakdown.of(streaming), StageBreakdown.of(afterSnapshot), StageBreakdown.of(startup), StageBreakdown.of(afterStartup),
+                    LagTimeline.perSecond(samples));
+        }
+    }
+
+    /** One phase's lags and the memory readings around them. */
+    private record Run(Lags lags, long peakHeap, long liveHeap, long maxHeap, long peakRss, List<MemorySampler.Sample> memory) {
     }
 
     /**
      * Runs the pipeline through the phase; its live heap is read once {@link #observe} has returned (its instruments,
-     * the tracer's Kafka consumers among them, no longer reachable) and the pipeline still runs.
+     * the tracer's Kafka consumers among them, no longer reachable) and its samples are reduced to {@link Lags},
+     * the pipeline still running.
      */
     private Run withPipeline(long rows, String database, PipelineSpec spec, MigrationPlan plan, String pipelineName, long phaseStartMicros,
                              int trackEvery, long t0) throws Exception {
         try (HeapWatch heap = new HeapWatch();
              MemorySampler memory = new MemorySampler(250);
              Pipeline pipeline = new Pipeline(plan, workDir.resolve(pipelineName), SinkConfig.from(spec.sink()))) {
-            Observed observed = observe(pipeline, rows, database, spec, phaseStartMicros, trackEvery, t0);
+            Lags lags = Lags.of(observe(pipeline, rows, database, spec, phaseStartMicros, trackEvery, t0));
             long peakHeap = heap.peakBytes();
             List<MemorySampler.Sample> memorySamples = memory.samples();
             long liveHeap = liveHeapAfterFullGc();
-            return new Run(observed, peakHeap, liveHeap, heap.maxHeapBytes(), ProcessMemory.peakRssBytes(), memorySamples);
+            return new Run(lags, peakHeap, liveHeap, heap.maxHeapBytes(), ProcessMemory.peakRssBytes(), memorySamples);
         }
     }
 

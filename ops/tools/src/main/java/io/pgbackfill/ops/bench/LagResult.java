@@ -18,19 +18,20 @@ import java.util.List;
  * @param afterStartupStages the same for the writes of {@code afterStartup}
  * @param peakHeapBytes    peak heap in use over the phase (HeapWatch): garbage included, so it follows the collector's sizing
  * @param liveHeapBytes    bytes still reachable at the end of the phase (class histogram), the pipeline still running: the whole JVM's (the
- *                         in-process broker, earlier phases' leftovers and this bench's own samples included)
+ *                         in-process broker and earlier phases' leftovers included; the bench's lag samples reduced to statistics first)
  * @param pipelineHeapBytes what the pipeline itself retained: {@code liveHeapBytes} less the live heap after a full GC once the
  *                         pipeline had closed (nothing else changed in between). Flat from small to large tables when no
  *                         stage holds on to rows
  * @param peakRssBytes     peak resident set (VmHWM) over the phase, or since the JVM started when it could not be reset
  * @param mismatches       rows of the target that differ from the transform of the source, after catching up
+ * @param timeline         the tracked writes' lags per second of the phase (the raw samples are not kept)
  */
 record LagResult(long rows, int targetWriteRate, double achievedWriteRate, long writes, long writeErrors, double snapshotSeconds,
                  double caughtUpAfterSeconds, double phaseSeconds, LagStats streaming, LagStats afterSnapshot, LagStats duringSnapshot,
                  LagStats startup, LagStats afterStartup, StageBreakdown streamingStages, StageBreakdown afterSnapshotStages,
                  StageBreakdown startupStages, StageBreakdown afterStartupStages, int untrackedAtEnd, long pollMillis,
                  long peakHeapBytes, long liveHeapBytes, long pipelineHeapBytes, long maxHeapBytes, long peakRssBytes, boolean rssPeakIsPerPhase, long mismatches,
-                 List<LagSample> samples, List<MemorySampler.Sample> memory) {
+                 List<LagTimeline.Point> timeline, List<MemorySampler.Sample> memory) {
 
     /** Snapshot rows per second (the table's rows over the time until the snapshot was done, writer running). */
     double snapshotRowsPerSecond() {

@@ -57,7 +57,7 @@ final class TextReport {
             sb.append("  streaming = writes from " + LagPhase.SETTLE_SECONDS + " s after the snapshot on, or from when the target had caught up with it"
                     + " if later; first " + LagPhase.SETTLE_SECONDS + " s = writes from the snapshot's end until then; one row per --lag-rows size: the scaling rows\n");
             sb.append("  peak heap = most heap in use (garbage included); live heap = bytes still reachable at the end (the JVM's class histogram), pipeline running (the")
-                    .append(" in-process broker, earlier phases and the bench's samples included; its tracer and probe closed); pipeline heap = live heap less the same")
+                    .append(" in-process broker and earlier phases' figures included; its tracer and probe closed, its lag samples reduced to statistics); pipeline heap = live heap less the same")
                     .append(" reading once the pipeline had closed: what the stages hold; RSS = whole JVM (in-process Kafka broker included)\n");
             for (LagResult l : r.lagPhases()) {
                 sb.append(String.format(Locale.ROOT, "  %,d rows: the target had the snapshot %.1f s after the producer had read it%n", l.rows(),
