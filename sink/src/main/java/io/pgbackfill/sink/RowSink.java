@@ -173,6 +173,9 @@ public final class RowSink implements Stage {
         p.put("fetch.max.bytes", Integer.toString(memory.fetchMaxBytes()));
         p.put("max.partition.fetch.bytes", Integer.toString(memory.partitionFetchBytes(spec.kafka().partitions())));
         p.put("max.poll.interval.ms", "600000");
+        // A killed sink's partitions move after 10 s, not 45 s; losing them while alive is safe (SinkFence).
+        p.put("session.timeout.ms", Integer.toString(io.pgbackfill.core.kafka.KafkaClientConfig.GROUP_SESSION_TIMEOUT_MS));
+        p.put("heartbeat.interval.ms", Integer.toString(io.pgbackfill.core.kafka.KafkaClientConfig.GROUP_SESSION_TIMEOUT_MS / 3));
         // A fetch returns as soon as there is a row: a batch is written once the sink has read what there is
         // (run), so holding fetches back for bytes would only delay it. Under a backlog fetches are full anyway.
         p.put("fetch.min.bytes", "1");

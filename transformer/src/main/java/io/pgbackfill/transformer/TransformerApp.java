@@ -90,9 +90,6 @@ public final class TransformerApp implements Stage {
         streams.start();
     }
 
-    /** The Streams consumer's session timeout (see {@link #properties()}). */
-    static final int SESSION_TIMEOUT_MS = 10_000;
-
     Properties properties() {
         PipelineSpec spec = plan.spec();
         // Streams names its own clients after application.id: no client.id here.
@@ -117,8 +114,8 @@ public final class TransformerApp implements Stage {
         // member id. The old id stays in the group, and the rebalance waits for it until its session expires: with
         // Kafka's 45 s default the transform stood still for 45 s after each such restart (ChaosIT, RESTART_BROKER).
         // 10 s (heartbeats every 3 s, from their own thread) keeps that stop short.
-        p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), SESSION_TIMEOUT_MS);
-        p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), SESSION_TIMEOUT_MS / 3);
+        p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), io.pgbackfill.core.kafka.KafkaClientConfig.GROUP_SESSION_TIMEOUT_MS);
+        p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), io.pgbackfill.core.kafka.KafkaClientConfig.GROUP_SESSION_TIMEOUT_MS / 3);
         p.put(StreamsConfig.producerPrefix("linger.ms"), 20);
         p.put(StreamsConfig.producerPrefix("batch.size"), memory.producerBatchBytes());
         p.put(StreamsConfig.producerPrefix("compression.type"), "lz4");

@@ -43,6 +43,14 @@ public final class KafkaClientConfig {
     private static final ConfigDef DEF = AdminClientConfig.configDef();
     private static final Set<String> ALLOWED = allowed();
 
+    /**
+     * The session timeout of the transformer's and the sink's consumers, not Kafka's 45 s: an instance that died (kill -9,
+     * or Streams rejoining under a new member id after a broker restart aborted its transaction) stays in its group until
+     * its session expires, and the rebalance that gives its partitions to the others or to its restart waits for that.
+     * Heartbeats come from the consumer's own thread every third of it, so a long batch or GC pause does not count.
+     */
+    public static final int GROUP_SESSION_TIMEOUT_MS = 10_000;
+
     private KafkaClientConfig() {
     }
 

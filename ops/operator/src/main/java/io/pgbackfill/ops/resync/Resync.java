@@ -78,7 +78,7 @@ public final class Resync {
                 var d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
                 if (d != null && !d.members().isEmpty()) {
                     return Optional.of("consumer group " + group + " has " + d.members().size() + " member(s): stop every transformer and sink first "
-                            + "(an instance that died leaves the group after its session timeout: 10 s for a transformer, Kafka's 45 s default for a sink)");
+                            + "(an instance that died leaves the group after its session timeout, 10 s)");
                 }
             }
         }

@@ -60,7 +60,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * {@link #pause(long)}, which supervises while it waits.
  *
  * <p>One shortcut, for speed and not for correctness: a stage killed with SIGKILL stays a member of its consumer group
- * until its session times out (45 s), and its successor's first rebalance waits for that. The harness removes the
+ * until its session times out (10 s), and its successor's first rebalance waits for that. The harness removes the
  * dead member at once instead ({@code Admin.removeMembersFromConsumerGroup}, what the session timeout would do
  * later), so a trial costs seconds. Everything the dead member did or did not commit stays as it was.
  */
@@ -210,7 +210,7 @@ final class ChaosHarness implements AutoCloseable {
 
     /**
      * Removes the members left in a stage's group. Called only while no process of that stage runs (one instance
-     * per stage here), so every member is a dead one: what its session timeout would do 45 s later.
+     * per stage here), so every member is a dead one: what its session timeout would do 10 s later.
      */
     private void removeDeadMembers(String group) {
         try {

@@ -43,7 +43,7 @@ class ScaleOutIT {
     static final int PARTITIONS = 4;
     static final long ROWS = 20_000;
     static final Duration STARTUP = Duration.ofSeconds(60);
-    /** Kafka notices a member killed without leaving after its session timeout (the sink's: Kafka's 45 s default), then rebalances. */
+    /** Kafka notices a member killed without leaving after its session timeout (10 s, KafkaClientConfig.GROUP_SESSION_TIMEOUT_MS), then rebalances. */
     static final Duration TAKEOVER = Duration.ofSeconds(90);
 
     @TempDir
